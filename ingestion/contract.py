@@ -1,0 +1,125 @@
+"""The inbox contract (CONTRACTS.md §3) as data: datasets, columns, types, enums.
+
+Landing turns each rule here into a SQL expression, so the contract is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PLATFORMS = ("vk", "ok", "facebook", "instagram", "x", "telegram", "youtube")
+AUTHOR_TYPES = ("person", "community", "media", "government", "corporate", "bot", "unknown")
+SENTIMENTS = ("positive", "neutral", "negative")
+INTERACTION_KINDS = ("like", "comment")
+SATISFACTION = ("satisfied", "unsatisfied")
+
+# Column kinds: how a text value is parsed and which SQL type it lands as.
+ID = "id"  # VARCHAR, trimmed, empty = NULL
+TEXT = "text"  # VARCHAR as given, empty = NULL
+ENUM = "enum"  # VARCHAR, trimmed and lower-cased, must be one of `values`
+TIMESTAMP = "timestamp"  # TIMESTAMPTZ; no offset = Asia/Almaty local time
+COUNT = "count"  # BIGINT >= 0
+SHARE = "share"  # DOUBLE in [0, 1]
+SCORE = "score"  # INTEGER in [1, 5]
+BOOLEAN = "boolean"
+
+SQL_TYPES = {
+    ID: "VARCHAR",
+    TEXT: "VARCHAR",
+    ENUM: "VARCHAR",
+    TIMESTAMP: "TIMESTAMPTZ",
+    COUNT: "BIGINT",
+    SHARE: "DOUBLE",
+    SCORE: "INTEGER",
+    BOOLEAN: "BOOLEAN",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = False
+    values: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+
+def _c(name: str, kind: str, required: bool = False, values: tuple[str, ...] = ()) -> Column:
+    return Column(name, kind, required, values)
+
+
+DATASETS: dict[str, tuple[Column, ...]] = {
+    "mentions": (
+        _c("platform", ENUM, True, PLATFORMS),
+        _c("mention_id", ID, True),
+        _c("published_at", TIMESTAMP, True),
+        _c("url", TEXT),
+        _c("text", TEXT),
+        _c("author_id", ID, True),
+        _c("author_type", ENUM, True, AUTHOR_TYPES),
+        _c("author_audience", COUNT),
+        _c("source_id", ID),
+        _c("likes", COUNT),
+        _c("comments", COUNT),
+        _c("reposts", COUNT),
+        _c("views", COUNT),
+        _c("sentiment", ENUM, True, SENTIMENTS),
+        _c("entity_id", ID),
+    ),
+    "page_snapshots": (
+        _c("platform", ENUM, True, PLATFORMS),
+        _c("platform_page_id", ID, True),
+        _c("captured_at", TIMESTAMP, True),
+        _c("subscribers", COUNT, True),
+        _c("bot_share", SHARE),
+        _c("engaged_users_7d", COUNT),
+    ),
+    "page_posts": (
+        _c("platform", ENUM, True, PLATFORMS),
+        _c("platform_page_id", ID, True),
+        _c("post_id", ID, True),
+        _c("published_at", TIMESTAMP, True),
+        _c("captured_at", TIMESTAMP, True),
+        _c("likes", COUNT),
+        _c("comments", COUNT),
+        _c("reposts", COUNT),
+        _c("views", COUNT),
+    ),
+    "post_interactions": (
+        _c("platform", ENUM, True, PLATFORMS),
+        _c("platform_page_id", ID, True),
+        _c("post_id", ID, True),
+        _c("user_id", ID, True),
+        _c("kind", ENUM, True, INTERACTION_KINDS),
+        _c("at", TIMESTAMP),
+    ),
+    "follower_audits": (
+        _c("platform", ENUM, True, PLATFORMS),
+        _c("platform_page_id", ID, True),
+        _c("captured_at", TIMESTAMP, True),
+        _c("follower_id", ID, True),
+        _c("username", TEXT),
+        _c("has_avatar", BOOLEAN),
+        _c("posts_count", COUNT),
+        _c("followers_count", COUNT),
+        _c("following_count", COUNT),
+    ),
+    "incidents": (
+        _c("incident_id", ID, True),
+        _c("detected_at", TIMESTAMP, True),
+        _c("body_id", ID, True),
+        _c("platform", ENUM, False, PLATFORMS),
+        _c("url", TEXT),
+        _c("category", TEXT),
+        _c("municipality_id", ID),
+        _c("first_response_at", TIMESTAMP),
+        _c("resolved_at", TIMESTAMP),
+        _c("answer_quality", SCORE),
+        _c("satisfaction", ENUM, False, SATISFACTION),
+    ),
+}
+
+FILE_TYPES = (".csv", ".jsonl", ".json")

@@ -1,0 +1,75 @@
+"""Connections to the private warehouse and the DDL of the tables the pipeline owns.
+
+One process writes the warehouse at a time (DuckDB locks the file for every other process), so
+every writer opens it here, does its work and closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from ingestion.contract import DATASETS
+
+TIMEZONE = "Asia/Almaty"
+
+LINEAGE_COLUMNS = (
+    ("_load_id", "BIGINT"),
+    ("_run_id", "VARCHAR"),
+    ("_file", "VARCHAR"),
+    ("_line", "BIGINT"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+)
+
+OPS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE SEQUENCE IF NOT EXISTS ops.load_id_seq START 1;
+CREATE TABLE IF NOT EXISTS ops.runs (
+    run_id VARCHAR PRIMARY KEY, kind VARCHAR, period_start DATE,
+    started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, status VARCHAR,
+    rows_loaded JSON, rows_loaded_total BIGINT, rows_quarantined BIGINT,
+    files_loaded INTEGER, files_skipped INTEGER, revision_published INTEGER, message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS ops.quarantine (
+    run_id VARCHAR, dataset VARCHAR, file VARCHAR, line BIGINT, reason VARCHAR,
+    raw_row VARCHAR, quarantined_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS ops.loaded_files (
+    file_hash VARCHAR, dataset VARCHAR, file VARCHAR, load_id BIGINT, run_id VARCHAR,
+    rows_loaded BIGINT, rows_quarantined BIGINT, loaded_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS ops.validations (
+    run_id VARCHAR, suite VARCHAR, expectation VARCHAR, column_name VARCHAR,
+    success BOOLEAN, observed_value VARCHAR, details VARCHAR, validated_at TIMESTAMPTZ
+);
+"""
+
+
+def raw_table_ddl(dataset: str) -> str:
+    columns = [f'"{c.name}" {c.sql_type}' for c in DATASETS[dataset]]
+    columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
+    return f"CREATE TABLE IF NOT EXISTS raw.{dataset} ({', '.join(columns)})"
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse with the session settings every writer and reader shares."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con.execute(f"SET TimeZone = '{TIMEZONE}'")
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ops and raw tables if this is a new warehouse (idempotent)."""
+    con.execute(OPS_DDL)
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for dataset in DATASETS:
+        con.execute(raw_table_ddl(dataset))
