@@ -1,0 +1,23 @@
+{# Keyed hash of an identity: stable across runs with the same key, useless without it. #}
+{% macro pseudonymize(platform_column, id_column) -%}
+    CASE WHEN {{ id_column }} IS NOT NULL THEN
+        sha256('{{ var("pseudonym_key") }}' || '|' || {{ platform_column }} || '|' || {{ id_column }})
+    END
+{%- endmacro %}
+
+{# Case-insensitive text for alias matching, with ё = е. #}
+{% macro normalize_text(expression) -%}
+    replace(lower({{ expression }}), 'ё', 'е')
+{%- endmacro %}
+
+{# The alias occurs as a whole word: not preceded nor followed by a letter or digit of any script. #}
+{% macro contains_whole_word(text_expression, word_expression) -%}
+    (contains({{ text_expression }}, {{ word_expression }})
+     AND regexp_matches({{ text_expression }},
+         '(^|[^\p{L}\p{N}])' || regexp_escape({{ word_expression }}) || '($|[^\p{L}\p{N}])'))
+{%- endmacro %}
+
+{# Latest loaded copy wins: later load, then later line (METHODOLOGY §0 Identities). #}
+{% macro latest_loaded(partition_by) -%}
+    row_number() OVER (PARTITION BY {{ partition_by }} ORDER BY _load_id DESC, _line DESC) = 1
+{%- endmacro %}

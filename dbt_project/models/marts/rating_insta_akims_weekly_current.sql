@@ -1,0 +1,4 @@
+-- The latest revision of each week.
+{{ config(materialized='view') }}
+select * from {{ ref('rating_insta_akims_weekly') }}
+qualify revision = max(revision) over (partition by period_start)

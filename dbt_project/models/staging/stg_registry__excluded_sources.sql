@@ -1,0 +1,2 @@
+select platform, source_id, reason
+from {{ source('registry', 'excluded_sources') }}

@@ -1,0 +1,2 @@
+select entity_id, population, population_date
+from {{ source('registry', 'populations') }}

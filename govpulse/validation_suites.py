@@ -1,0 +1,604 @@
+"""Great Expectations suites of govpulse, defined in code (the one source of truth).
+
+One suite per raw dataset and one per candidate rating. The committed JSON under
+`expectations/expectations/` is a reviewable copy written by
+
+    uv run python -m govpulse.validation_suites
+
+and a test checks that it equals what this module builds.
+
+GX (1.24) cannot validate DuckDB through SQL, so every suite is validated against small pandas
+dataframes ("frames") that `govpulse.validation` computes with DuckDB. Each expectation names its
+frame in `meta.frame`:
+
+raw suites
+  schema      one row: column name -> DuckDB data type of the raw table (required columns, types)
+  sample      a deterministic reservoir sample (at most N rows) of the run's rows (enums, ranges,
+              key uniqueness, with `_file`/`_line` of offending rows)
+  run_totals  one row of DuckDB aggregates over *all* rows of the run (null / out-of-set /
+              out-of-range / duplicate-key counts; each must be 0)
+
+candidate suites
+  schema      as above, for the candidate table
+  rows        the candidate rows of the period (one per unit; small)
+  units       one row per unit of the union "active registry units" ∪ "candidate units", with
+              the flags `missing`, `unexpected`, `penalty_mismatch` (each must be 0) and
+              `period_days` (must be 7)
+
+Expectations use the suite parameter `unit_count` (the number of candidate rows) for the upper
+bound of places.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import great_expectations as gx
+
+CONTEXT_ROOT = Path(__file__).resolve().parent.parent / "expectations"
+
+# ---- enums (CONTRACTS §2, §3) ----
+PLATFORMS = ("vk", "ok", "facebook", "instagram", "x", "telegram", "youtube")
+AUTHOR_TYPES = ("person", "community", "media", "government", "corporate", "bot", "unknown")
+SENTIMENTS = ("positive", "neutral", "negative")
+INTERACTION_KINDS = ("like", "comment")
+
+# ---- DuckDB type names as information_schema.columns.data_type spells them ----
+VARCHAR = ("VARCHAR",)
+BIGINT = ("BIGINT",)
+INTEGER = ("INTEGER",)
+DOUBLE = ("DOUBLE",)
+BOOLEAN = ("BOOLEAN",)
+DATE = ("DATE",)
+TIMESTAMPTZ = ("TIMESTAMP WITH TIME ZONE",)
+WHOLE_NUMBER = ("BIGINT", "HUGEINT", "INTEGER")  # count indicators (SUM of BIGINT is HUGEINT)
+
+# ---- frames ----
+SCHEMA = "schema"
+SAMPLE = "sample"
+RUN_TOTALS = "run_totals"
+ROWS = "rows"
+UNITS = "units"
+RAW_FRAMES = (SCHEMA, SAMPLE, RUN_TOTALS)
+CANDIDATE_FRAMES = (SCHEMA, ROWS, UNITS)
+
+UNIT_COUNT = "unit_count"  # suite parameter: number of candidate rows of the period
+RAW_KEY = ("_load_id", "_line")
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a warehouse table and what its values must satisfy."""
+
+    name: str
+    types: tuple[str, ...] = VARCHAR
+    required: bool = False  # NOT NULL
+    values: tuple[str, ...] | None = None  # enum
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def ranged(self) -> bool:
+        return self.min is not None or self.max is not None
+
+
+def _count(name: str, required: bool = False) -> Col:
+    return Col(name, BIGINT, required=required, min=0)
+
+
+LINEAGE = (
+    Col("_load_id", BIGINT, required=True),
+    Col("_run_id", VARCHAR, required=True),
+    Col("_file", VARCHAR, required=True),
+    Col("_line", BIGINT, required=True),
+    Col("_loaded_at", TIMESTAMPTZ, required=True),
+)
+
+
+@dataclass(frozen=True)
+class RawDataset:
+    suite: str
+    table: str  # schema-qualified
+    columns: tuple[Col, ...]
+
+    @property
+    def all_columns(self) -> tuple[Col, ...]:
+        return self.columns + LINEAGE
+
+
+RAW_DATASETS: dict[str, RawDataset] = {
+    d.suite: d
+    for d in (
+        RawDataset(
+            "raw_mentions",
+            "raw.mentions",
+            (
+                Col("platform", required=True, values=PLATFORMS),
+                Col("mention_id", required=True),
+                Col("published_at", TIMESTAMPTZ, required=True),
+                Col("url"),
+                Col("text"),
+                Col("author_id", required=True),
+                Col("author_type", required=True, values=AUTHOR_TYPES),
+                _count("author_audience"),
+                Col("source_id"),
+                _count("likes"),
+                _count("comments"),
+                _count("reposts"),
+                _count("views"),
+                Col("sentiment", required=True, values=SENTIMENTS),
+                Col("entity_id"),
+            ),
+        ),
+        RawDataset(
+            "raw_page_snapshots",
+            "raw.page_snapshots",
+            (
+                Col("platform", required=True, values=PLATFORMS),
+                Col("platform_page_id", required=True),
+                Col("captured_at", TIMESTAMPTZ, required=True),
+                _count("subscribers", required=True),
+                Col("bot_share", DOUBLE, min=0, max=1),
+                _count("engaged_users_7d"),
+            ),
+        ),
+        RawDataset(
+            "raw_page_posts",
+            "raw.page_posts",
+            (
+                Col("platform", required=True, values=PLATFORMS),
+                Col("platform_page_id", required=True),
+                Col("post_id", required=True),
+                Col("published_at", TIMESTAMPTZ, required=True),
+                Col("captured_at", TIMESTAMPTZ, required=True),
+                _count("likes"),
+                _count("comments"),
+                _count("reposts"),
+                _count("views"),
+            ),
+        ),
+        RawDataset(
+            "raw_post_interactions",
+            "raw.post_interactions",
+            (
+                Col("platform", required=True, values=PLATFORMS),
+                Col("platform_page_id", required=True),
+                Col("post_id", required=True),
+                Col("user_id", required=True),
+                Col("kind", required=True, values=INTERACTION_KINDS),
+                Col("at", TIMESTAMPTZ),
+            ),
+        ),
+        RawDataset(
+            "raw_follower_audits",
+            "raw.follower_audits",
+            (
+                Col("platform", required=True, values=PLATFORMS),
+                Col("platform_page_id", required=True),
+                Col("captured_at", TIMESTAMPTZ, required=True),
+                Col("follower_id", required=True),
+                Col("username"),
+                Col("has_avatar", BOOLEAN),
+                _count("posts_count"),
+                _count("followers_count"),
+                _count("following_count"),
+            ),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Rating:
+    key: str  # govpulse.methodology.weights(key)
+    suite: str
+    table: str  # candidate table, schema-qualified
+    indicators: tuple[Col, ...]  # in METHODOLOGY order
+    extra: tuple[Col, ...] = ()  # page / insta columns
+    # which registry units are rated (METHODOLOGY §1-4)
+    entity_level: str | None = None  # people: registry.entities.level
+    page_kind: str | None = None  # pages: registry.pages.page_kind
+    page_platform: str | None = None  # insta-akims: registry.pages.platform
+
+    @property
+    def columns(self) -> tuple[Col, ...]:
+        return (
+            Col("period_start", DATE, required=True),
+            Col("period_end", DATE, required=True),
+            Col("methodology_version", required=True),
+            Col("unit_id", required=True),
+            Col("unit_name", required=True),
+            Col("unit_name_kk"),
+            *self.extra,
+            *self.indicators,
+            *(self.place(c.name) for c in self.indicators),
+            Col("penalty_points", DOUBLE, required=True, min=0),
+            self.place("final_place"),
+        )
+
+    @staticmethod
+    def place(indicator: str) -> Col:
+        name = indicator if indicator == "final_place" else f"place_{indicator}"
+        return Col(name, INTEGER, required=True, min=1)
+
+
+_PAGE_EXTRA = (
+    Col("platform", required=True, values=PLATFORMS),
+    Col("entity_id", required=True),
+    Col("url"),
+)
+_PAGE_INDICATORS = (
+    Col("subscribers", WHOLE_NUMBER, min=0),
+    Col("engagement", WHOLE_NUMBER, min=0),
+    Col("er_subscribers_pct", DOUBLE, min=0),
+    Col("engagement_per_1k_pop", DOUBLE, min=0),
+)
+
+RATINGS: dict[str, Rating] = {
+    r.suite: r
+    for r in (
+        Rating(
+            "people",
+            "people_ranked",
+            "intermediate.int_people_ranked",
+            indicators=(
+                Col("mentions", WHOLE_NUMBER, required=True, min=0),
+                Col("engagement", WHOLE_NUMBER, required=True, min=0),
+                Col("engagement_per_1k_pop", DOUBLE, min=0),
+                Col("sentiment_audience_net", WHOLE_NUMBER),
+            ),
+            entity_level="region",
+        ),
+        Rating(
+            "region_pages",
+            "region_pages_ranked",
+            "intermediate.int_region_pages_ranked",
+            indicators=_PAGE_INDICATORS,
+            extra=_PAGE_EXTRA,
+            page_kind="official_region",
+        ),
+        Rating(
+            "district_pages",
+            "district_pages_ranked",
+            "intermediate.int_district_pages_ranked",
+            indicators=_PAGE_INDICATORS,
+            extra=_PAGE_EXTRA,
+            page_kind="official_district",
+        ),
+        Rating(
+            "insta_akims",
+            "insta_akims_ranked",
+            "intermediate.int_insta_akims_ranked",
+            indicators=(
+                Col("real_subscribers", DOUBLE, min=0),
+                Col("engaged_users", WHOLE_NUMBER, min=0),
+                Col("er_real_pct", DOUBLE, min=0),
+            ),
+            extra=(
+                Col("platform", required=True, values=("instagram",)),
+                Col("entity_id", required=True),
+                Col("url"),
+                Col("subscribers", WHOLE_NUMBER, min=0),
+                Col("bot_share", DOUBLE, required=True, min=0, max=1),
+                Col("bots_unverified", BOOLEAN, required=True),
+            ),
+            page_kind="akim_personal",
+            page_platform="instagram",
+        ),
+    )
+}
+
+
+# ---- run_totals column names (computed by govpulse.validation with DuckDB) ----
+def null_count(column: str) -> str:
+    return f"{column}__null_count"
+
+
+def not_in_set_count(column: str) -> str:
+    return f"{column}__not_in_set_count"
+
+
+def out_of_range_count(column: str) -> str:
+    return f"{column}__out_of_range_count"
+
+
+KEY_DUPLICATE_COUNT = "key__duplicate_count"
+
+
+# ---- suite builders ----
+def _gx():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+
+    return gx
+
+
+def _schema_expectations(columns: tuple[Col, ...]) -> list:
+    E = _gx().expectations
+    out: list = [
+        E.ExpectTableColumnsToMatchSet(
+            column_set=[c.name for c in columns],
+            exact_match=False,
+            description="All contract columns are present (extra columns are allowed).",
+            meta={"frame": SCHEMA},
+        )
+    ]
+    for c in columns:
+        out.append(
+            E.ExpectColumnValuesToBeInSet(
+                column=c.name,
+                value_set=list(c.types),
+                description=f"`{c.name}` has DuckDB type {' or '.join(c.types)}.",
+                meta={"frame": SCHEMA},
+            )
+        )
+    return out
+
+
+def _value_expectations(columns: tuple[Col, ...], frame: str) -> list:
+    """Enum and range checks, row by row."""
+    E = _gx().expectations
+    out: list = []
+    for c in columns:
+        if c.values is not None:
+            out.append(
+                E.ExpectColumnValuesToBeInSet(
+                    column=c.name, value_set=list(c.values), meta={"frame": frame}
+                )
+            )
+        if c.ranged:
+            out.append(
+                E.ExpectColumnValuesToBeBetween(
+                    column=c.name, min_value=c.min, max_value=c.max, meta={"frame": frame}
+                )
+            )
+    return out
+
+
+def _zero(column: str, description: str) -> Any:
+    E = _gx().expectations
+    return E.ExpectColumnMaxToBeBetween(
+        column=column,
+        min_value=0,
+        max_value=0,
+        description=description,
+        meta={"frame": RUN_TOTALS},
+    )
+
+
+def raw_suite(dataset: RawDataset) -> gx.ExpectationSuite:
+    gx = _gx()
+    E = gx.expectations
+    cols = dataset.all_columns
+    expectations = _schema_expectations(cols)
+    expectations += _value_expectations(cols, SAMPLE)
+    expectations.append(
+        E.ExpectCompoundColumnsToBeUnique(
+            column_list=list(RAW_KEY),
+            description="A raw row is identified by its load and line.",
+            meta={"frame": SAMPLE},
+        )
+    )
+    for c in cols:
+        if c.required:
+            expectations.append(
+                _zero(null_count(c.name), f"No NULL `{c.name}` in the whole run.")
+            )
+    for c in cols:
+        if c.values is not None:
+            expectations.append(
+                _zero(not_in_set_count(c.name), f"No unknown `{c.name}` in the whole run.")
+            )
+        if c.ranged:
+            expectations.append(
+                _zero(
+                    out_of_range_count(c.name),
+                    f"`{c.name}` within [{c.min}, {c.max}] in the whole run.",
+                )
+            )
+    expectations.append(
+        _zero(KEY_DUPLICATE_COUNT, "(_load_id, _line) is unique in the whole run.")
+    )
+    return gx.ExpectationSuite(
+        name=dataset.suite,
+        expectations=expectations,
+        meta={"table": dataset.table, "frames": list(RAW_FRAMES)},
+    )
+
+
+def rating_suite(rating: Rating) -> gx.ExpectationSuite:
+    gx = _gx()
+    E = gx.expectations
+    cols = rating.columns
+    expectations = _schema_expectations(cols)
+    for c in cols:
+        if c.required:
+            expectations.append(E.ExpectColumnValuesToNotBeNull(column=c.name, meta={"frame": ROWS}))
+    expectations.append(
+        E.ExpectColumnValuesToBeUnique(
+            column="unit_id", description="One row per unit.", meta={"frame": ROWS}
+        )
+    )
+    expectations.append(
+        E.ExpectColumnUniqueValueCountToBeBetween(
+            column="methodology_version",
+            min_value=None,
+            max_value=1,
+            description="One methodology version per period.",
+            meta={"frame": ROWS},
+        )
+    )
+    for c in cols:
+        if c.values is not None:
+            expectations.append(
+                E.ExpectColumnValuesToBeInSet(
+                    column=c.name, value_set=list(c.values), meta={"frame": ROWS}
+                )
+            )
+        if c.name.startswith("place_") or c.name == "final_place":
+            expectations.append(
+                E.ExpectColumnValuesToBeBetween(
+                    column=c.name,
+                    min_value=1,
+                    max_value={"$PARAMETER": UNIT_COUNT},
+                    description=f"`{c.name}` is a place between 1 and the number of units.",
+                    meta={"frame": ROWS},
+                )
+            )
+        elif c.ranged:
+            expectations.append(
+                E.ExpectColumnValuesToBeBetween(
+                    column=c.name, min_value=c.min, max_value=c.max, meta={"frame": ROWS}
+                )
+            )
+    expectations += [
+        E.ExpectColumnValuesToBeInSet(
+            column="missing",
+            value_set=[0],
+            description="Every unit active in the registry during the period is in the rating "
+            "(METHODOLOGY §0 Participation).",
+            meta={"frame": UNITS},
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="unexpected",
+            value_set=[0],
+            description="Only units active in the registry during the period are in the rating.",
+            meta={"frame": UNITS},
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="penalty_mismatch",
+            value_set=[0],
+            description="penalty_points = Σ place_<indicator> × weight "
+            "(weights from dbt_project.yml vars.methodology.weights).",
+            meta={"frame": UNITS},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="period_days",
+            min_value=7,
+            max_value=7,
+            description="period_end = period_start + 7 days.",
+            meta={"frame": UNITS},
+        ),
+    ]
+    return gx.ExpectationSuite(
+        name=rating.suite,
+        expectations=expectations,
+        meta={"table": rating.table, "rating": rating.key, "frames": list(CANDIDATE_FRAMES)},
+    )
+
+
+# one function per suite
+def raw_mentions() -> gx.ExpectationSuite:
+    return raw_suite(RAW_DATASETS["raw_mentions"])
+
+
+def raw_page_snapshots() -> gx.ExpectationSuite:
+    return raw_suite(RAW_DATASETS["raw_page_snapshots"])
+
+
+def raw_page_posts() -> gx.ExpectationSuite:
+    return raw_suite(RAW_DATASETS["raw_page_posts"])
+
+
+def raw_post_interactions() -> gx.ExpectationSuite:
+    return raw_suite(RAW_DATASETS["raw_post_interactions"])
+
+
+def raw_follower_audits() -> gx.ExpectationSuite:
+    return raw_suite(RAW_DATASETS["raw_follower_audits"])
+
+
+def people_ranked() -> gx.ExpectationSuite:
+    return rating_suite(RATINGS["people_ranked"])
+
+
+def region_pages_ranked() -> gx.ExpectationSuite:
+    return rating_suite(RATINGS["region_pages_ranked"])
+
+
+def district_pages_ranked() -> gx.ExpectationSuite:
+    return rating_suite(RATINGS["district_pages_ranked"])
+
+
+def insta_akims_ranked() -> gx.ExpectationSuite:
+    return rating_suite(RATINGS["insta_akims_ranked"])
+
+
+SUITES = {
+    f.__name__: f
+    for f in (
+        raw_mentions,
+        raw_page_snapshots,
+        raw_page_posts,
+        raw_post_interactions,
+        raw_follower_audits,
+        people_ranked,
+        region_pages_ranked,
+        district_pages_ranked,
+        insta_akims_ranked,
+    )
+}
+
+
+def build_suites() -> dict[str, gx.ExpectationSuite]:
+    return {name: build() for name, build in SUITES.items()}
+
+
+def normalized(suite_json: dict) -> dict:
+    """A suite's JSON without what the store adds (ids, GX version): what reviewers compare."""
+    out = {k: v for k, v in suite_json.items() if k != "id"}
+    out["meta"] = {k: v for k, v in (out.get("meta") or {}).items() if k != "great_expectations_version"}
+    out["expectations"] = [
+        {k: v for k, v in e.items() if k not in ("id", "rendered_content")}
+        for e in out.get("expectations", [])
+    ]
+    return out
+
+
+def file_context(context_root: Path = CONTEXT_ROOT):
+    """The GX file data context rooted at `expectations/` (scaffolds `uncommitted/` if missing)."""
+    import warnings
+
+    gx = _gx()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "An existing great_expectations.yml was found here"
+        return gx.get_context(mode="file", context_root_dir=context_root)
+
+
+def write_suites(context_root: Path = CONTEXT_ROOT) -> dict[str, str]:
+    """Write the code-defined suites into the file context; suites that did not change keep
+    their file (and ids). Returns suite name -> 'created' | 'updated' | 'unchanged' | 'deleted'."""
+    context = file_context(context_root)
+    built = build_suites()
+    status: dict[str, str] = {}
+    existing = {s.name: s for s in context.suites.all()}
+    for name, suite in built.items():
+        old = existing.get(name)
+        if old is not None and normalized(old.to_json_dict()) == normalized(suite.to_json_dict()):
+            status[name] = "unchanged"
+            continue
+        if old is not None:
+            context.suites.delete(name)
+        context.suites.add(suite)
+        status[name] = "updated" if old is not None else "created"
+    for name in existing.keys() - built.keys():
+        context.suites.delete(name)
+        status[name] = "deleted"
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    root = Path(argv[0]) if argv else CONTEXT_ROOT
+    for name, state in sorted(write_suites(root).items()):
+        print(f"{state:9} {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
