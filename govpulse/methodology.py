@@ -19,5 +19,5 @@ def parameters() -> dict[str, Any]:
 
 
 def weights(rating: str) -> dict[str, float]:
-    """Indicator -> weight for a rating (`people`, `region_pages`, `district_pages`, `insta_akims`)."""
+    """Indicator -> weight of a rating: people, region_pages, district_pages, insta_akims."""
     return dict(parameters()["weights"][rating])

@@ -386,9 +386,7 @@ def raw_suite(dataset: RawDataset) -> gx.ExpectationSuite:
     )
     for c in cols:
         if c.required:
-            expectations.append(
-                _zero(null_count(c.name), f"No NULL `{c.name}` in the whole run.")
-            )
+            expectations.append(_zero(null_count(c.name), f"No NULL `{c.name}` in the whole run."))
     for c in cols:
         if c.values is not None:
             expectations.append(
@@ -401,9 +399,7 @@ def raw_suite(dataset: RawDataset) -> gx.ExpectationSuite:
                     f"`{c.name}` within [{c.min}, {c.max}] in the whole run.",
                 )
             )
-    expectations.append(
-        _zero(KEY_DUPLICATE_COUNT, "(_load_id, _line) is unique in the whole run.")
-    )
+    expectations.append(_zero(KEY_DUPLICATE_COUNT, "(_load_id, _line) is unique in the whole run."))
     return gx.ExpectationSuite(
         name=dataset.suite,
         expectations=expectations,
@@ -418,7 +414,9 @@ def rating_suite(rating: Rating) -> gx.ExpectationSuite:
     expectations = _schema_expectations(cols)
     for c in cols:
         if c.required:
-            expectations.append(E.ExpectColumnValuesToNotBeNull(column=c.name, meta={"frame": ROWS}))
+            expectations.append(
+                E.ExpectColumnValuesToNotBeNull(column=c.name, meta={"frame": ROWS})
+            )
     expectations.append(
         E.ExpectColumnValuesToBeUnique(
             column="unit_id", description="One row per unit.", meta={"frame": ROWS}
@@ -552,7 +550,9 @@ def build_suites() -> dict[str, gx.ExpectationSuite]:
 def normalized(suite_json: dict) -> dict:
     """A suite's JSON without what the store adds (ids, GX version): what reviewers compare."""
     out = {k: v for k, v in suite_json.items() if k != "id"}
-    out["meta"] = {k: v for k, v in (out.get("meta") or {}).items() if k != "great_expectations_version"}
+    out["meta"] = {
+        k: v for k, v in (out.get("meta") or {}).items() if k != "great_expectations_version"
+    }
     out["expectations"] = [
         {k: v for k, v in e.items() if k not in ("id", "rendered_content")}
         for e in out.get("expectations", [])

@@ -261,9 +261,8 @@ def build_aliases(regions: list[Row], districts: list[Row]) -> list[Row]:
     for r in sorted(regions, key=_is_renamed_capital):
         # The renamed capital's names attach to the one capital entity.
         eid = CAPITAL_KATO if _is_renamed_capital(r) else region_entity_id(r)
-        for column, lang in (
-            ("name_ru", "ru"), ("name_kk", "kk"), ("akimat_name_ru", "ru"), ("akimat_name_kk", "kk"),
-        ):
+        for column, lang in (("name_ru", "ru"), ("name_kk", "kk"),
+                             ("akimat_name_ru", "ru"), ("akimat_name_kk", "kk")):
             pairs.append((eid, r[column], lang))
         pairs.extend((eid, alias, lang) for alias, lang in EXTRA_REGION_ALIASES.get(
             r["kato_code"], []))

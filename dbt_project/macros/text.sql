@@ -1,7 +1,7 @@
 {# Keyed hash of an identity: stable across runs with the same key, useless without it. #}
 {% macro pseudonymize(platform_column, id_column) -%}
     CASE WHEN {{ id_column }} IS NOT NULL THEN
-        sha256('{{ var("pseudonym_key") }}' || '|' || {{ platform_column }} || '|' || {{ id_column }})
+        sha256('{{ pseudonym_key() }}' || '|' || {{ platform_column }} || '|' || {{ id_column }})
     END
 {%- endmacro %}
 
@@ -20,4 +20,13 @@
 {# Latest loaded copy wins: later load, then later line (METHODOLOGY §0 Identities). #}
 {% macro latest_loaded(partition_by) -%}
     row_number() OVER (PARTITION BY {{ partition_by }} ORDER BY _load_id DESC, _line DESC) = 1
+{%- endmacro %}
+
+{# The key comes from the environment only (never from vars, which are logged). #}
+{% macro pseudonym_key() -%}
+    {%- set key = env_var('GOVPULSE_PSEUDONYM_KEY', '') -%}
+    {%- if not key and execute -%}
+        {{ exceptions.raise_compiler_error("GOVPULSE_PSEUDONYM_KEY is not set: the pipeline sets it; for a manual dbt run export a key") }}
+    {%- endif -%}
+    {{ key | replace("'", "''") }}
 {%- endmacro %}

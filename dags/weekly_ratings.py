@@ -1,0 +1,5 @@
+"""Airflow DAG `weekly_ratings`: the four weekly ratings (built in govpulse.orchestration)."""
+
+from govpulse.orchestration import build_weekly_dag
+
+weekly_ratings = build_weekly_dag()

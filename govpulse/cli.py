@@ -1,0 +1,92 @@
+"""`govpulse` command line (CONTRACTS §1)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from govpulse import airflow_home
+from govpulse.config import Paths, parse_week
+
+PATH_OPTIONS = (
+    ("--inbox", "inbox folder with one sub-folder per dataset (env GOVPULSE_INBOX)"),
+    ("--registry", "registry folder of CSV files (env GOVPULSE_REGISTRY; default registry/kz)"),
+    ("--warehouse", "private DuckDB warehouse file (env GOVPULSE_WAREHOUSE)"),
+    ("--publish-dir", "folder of the published warehouse.duckdb (env GOVPULSE_PUBLISH_DIR)"),
+)
+
+
+def _add_path_options(parser: argparse.ArgumentParser) -> None:
+    for flag, help_text in PATH_OPTIONS:
+        parser.add_argument(flag, help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="govpulse",
+        description="Ratings of government bodies in social networks, on Airflow + dbt + DuckDB.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a rating DAG through Airflow for one period")
+    run_kinds = run.add_subparsers(dest="kind", required=True)
+    weekly = run_kinds.add_parser(
+        "weekly", help="the four weekly ratings of one reporting week (Friday to Friday)"
+    )
+    weekly.add_argument("--period-start", required=True, type=parse_week, metavar="DATE",
+                        help="first day of the week, a Friday (YYYY-MM-DD)")
+    _add_path_options(weekly)
+
+    generate = commands.add_parser(
+        "generate", help="write a deterministic synthetic registry and inbox"
+    )
+    generate.add_argument("--out", required=True, type=Path,
+                          help="folder to write <out>/registry and <out>/inbox into")
+    generate.add_argument("--weeks", type=int, default=2, help="number of weeks (default 2)")
+    generate.add_argument("--scale", type=float, default=0.001,
+                          help="1 = a national week (~20 million mentions); default 0.001")
+    generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    generate.add_argument("--first-week", type=parse_week, metavar="DATE",
+                          help="first Friday to generate (default: ends with the last full week)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run_weekly(args)
+        if args.command == "generate":
+            return _generate(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from ingestion.generate import generate
+
+    summary = generate(args.out, weeks=args.weeks, scale=args.scale, seed=args.seed,
+                       first_period_start=args.first_week)
+    print(f"wrote {args.out}/registry and {args.out}/inbox: {summary}")
+    return 0
+
+
+def _run_weekly(args: argparse.Namespace) -> int:
+    from govpulse.runner import run_weekly
+
+    paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
+    airflow_home.ensure_initialized()
+    outcome = run_weekly(paths, args.period_start)
+    if not outcome.ok:
+        print(f"govpulse: weekly run for {args.period_start} failed: {outcome.reason}",
+              file=sys.stderr)
+        return 1
+    print(outcome.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,526 @@
+"""Validate every load before anything is published.
+
+Great Expectations (GX Core 1.24) has no DuckDB datasource, so DuckDB computes small, bounded
+pandas frames and GX validates those with the suites of `govpulse.validation_suites`:
+
+* raw datasets: the table's schema (one row), a deterministic reservoir sample of at most
+  `sample_rows` rows of the run (`USING SAMPLE reservoir(N ROWS) REPEATABLE (42)`), and one row
+  of aggregates DuckDB computes over *all* rows of the run (null / unknown-enum / out-of-range /
+  duplicate-key counts). GX never sees more than `sample_rows` rows of a table.
+* candidate ratings: the table's schema, its rows of the period (one per unit), and one row per
+  unit of "active registry units ∪ candidate units" with `missing` / `unexpected` /
+  `penalty_mismatch` flags (DuckDB aggregates; the weights come from `govpulse.methodology`).
+
+The warehouse is opened read-only, only while the frames are computed; `record()` opens it
+read-write, separately, to append the results to `ops.validations`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from govpulse import methodology
+from govpulse import validation_suites as vs
+
+SAMPLE_ROWS = 100_000  # at most this many rows of a raw table per run reach GX
+SAMPLE_SEED = 42
+PENALTY_TOLERANCE = 1e-9  # relative, penalty_points vs Σ place × weight
+PARTIAL_UNEXPECTED = 10  # unexpected values GX keeps per expectation (result_format SUMMARY)
+OBSERVED_MAX_CHARS = 1000
+
+SKIPPED = "suite_skipped"  # pseudo-expectation: raw dataset without rows in the run
+TABLE_EXISTS = "table_exists"  # pseudo-expectation: candidate table missing
+QUERY_FAILED = "query_failed"  # pseudo-expectation: DuckDB could not compute a frame
+
+# rows of a frame are identified by these columns in the observed values
+_INDEX_COLUMNS = {
+    vs.SAMPLE: ("_file", "_line"),
+    vs.ROWS: ("unit_id",),
+    vs.UNITS: ("unit_id", "penalty_points", "expected_penalty_points"),
+}
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExpectationResult:
+    suite: str
+    expectation: str  # GX expectation type, or SKIPPED / TABLE_EXISTS / QUERY_FAILED
+    column: str | None
+    success: bool
+    observed_value: str | None
+    details: str | None = None  # JSON: frame, frame size, expectation kwargs
+
+
+@dataclass
+class ValidationReport:
+    success: bool
+    results: list[ExpectationResult] = field(default_factory=list)
+    stage: str = ""  # "raw" | "candidates"
+    run_id: str = ""
+    period_start: date | None = None
+    validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def failures(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success]
+
+    def skipped(self) -> list[str]:
+        return [r.suite for r in self.results if r.expectation == SKIPPED]
+
+    def summary(self) -> str:
+        checks = [r for r in self.results if r.expectation != SKIPPED]
+        passed = sum(r.success for r in checks)
+        text = f"{self.stage or 'validation'}: {passed}/{len(checks)} expectations passed"
+        if skipped := self.skipped():
+            text += f" ({len(skipped)} skipped, no rows in the run: {', '.join(skipped)})"
+        if failures := self.failures():
+            f = failures[0]
+            column = f"({f.column})" if f.column else ""
+            observed = (f.observed_value or "")[:200]
+            text += f"; first failure: {f.suite} {f.expectation}{column} observed {observed}"
+        return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def validate_raw(
+    warehouse: Path, run_id: str, period_start: date, *, sample_rows: int = SAMPLE_ROWS
+) -> ValidationReport:
+    """Validate the rows the run `run_id` loaded into the raw tables."""
+    sample_rows = int(sample_rows)
+    if sample_rows < 1:
+        raise ValueError("sample_rows must be positive")
+    jobs: list[_Job] = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for dataset in vs.RAW_DATASETS.values():
+            jobs.append(
+                _guarded(dataset.suite, lambda d=dataset: _raw_job(con, d, run_id, sample_rows))
+            )
+    return _report("raw", run_id, period_start, jobs)
+
+
+def validate_candidates(warehouse: Path, run_id: str, period_start: date) -> ValidationReport:
+    """Validate the candidate ratings of the period before they are appended to the marts."""
+    jobs: list[_Job] = []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for rating in vs.RATINGS.values():
+            jobs.append(
+                _guarded(rating.suite, lambda r=rating: _candidate_job(con, r, period_start))
+            )
+    return _report("candidates", run_id, period_start, jobs)
+
+
+VALIDATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS ops.validations (
+    run_id VARCHAR,
+    suite VARCHAR,
+    expectation VARCHAR,
+    column_name VARCHAR,
+    success BOOLEAN,
+    observed_value VARCHAR,
+    details VARCHAR,
+    validated_at TIMESTAMPTZ
+)
+"""
+
+
+def record(warehouse: Path, report: ValidationReport) -> None:
+    """Append the report's results to `ops.validations` (creates the table if missing)."""
+    rows = [
+        (
+            report.run_id,
+            r.suite,
+            r.expectation,
+            r.column,
+            r.success,
+            r.observed_value,
+            r.details,
+            report.validated_at,
+        )
+        for r in report.results
+    ]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        con.execute(VALIDATIONS_DDL)
+        if not rows:
+            return
+        con.execute("BEGIN TRANSACTION")
+        con.executemany(
+            "INSERT INTO ops.validations (run_id, suite, expectation, column_name, success, "
+            "observed_value, details, validated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        con.execute("COMMIT")
+
+
+# --------------------------------------------------------------------------------------------
+# frames (DuckDB)
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Frame:
+    df: Any  # pandas.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)  # goes into `details`
+
+
+@dataclass
+class _Job:
+    """A suite to run on its frames, or results decided without GX (skip / failure)."""
+
+    suite: str
+    frames: dict[str, _Frame] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    results: list[ExpectationResult] = field(default_factory=list)
+
+
+def _guarded(suite: str, build: Callable[[], _Job]) -> _Job:
+    try:
+        return build()
+    except duckdb.Error as e:
+        log.warning("validation suite %s: query failed: %s", suite, e)
+        message = " ".join(str(e).split())[:OBSERVED_MAX_CHARS]
+        return _Job(suite, results=[ExpectationResult(suite, QUERY_FAILED, None, False, message)])
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
+    """column -> DuckDB type of a table or view, None if it does not exist."""
+    schema, name = table.split(".")
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    return dict(rows) if rows else None
+
+
+def _schema_frame(types: dict[str, str]) -> _Frame:
+    import pandas as pd
+
+    return _Frame(pd.DataFrame([types]))
+
+
+def _raw_job(
+    con: duckdb.DuckDBPyConnection, dataset: vs.RawDataset, run_id: str, sample_rows: int
+) -> _Job:
+    suite = dataset.suite
+    types = _table_types(con, dataset.table)
+    if types is None:
+        return _Job(suite, results=[_skipped(suite, f"{dataset.table} does not exist")])
+
+    # aggregates over all rows of the run
+    selects, params = ["count(*) AS row_count"], []
+    for c in dataset.all_columns:
+        if c.name not in types:
+            continue  # the schema frame reports it; the frame column stays missing -> failure
+        col = _ident(c.name)
+        if c.required:
+            selects.append(f"count(*) - count({col}) AS {_ident(vs.null_count(c.name))}")
+        if c.values is not None:
+            selects.append(
+                f"count(*) FILTER (WHERE NOT list_contains(?::VARCHAR[], {col}::VARCHAR)) "
+                f"AS {_ident(vs.not_in_set_count(c.name))}"
+            )
+            params.append(list(c.values))
+        if c.ranged:
+            conditions = []
+            if c.min is not None:
+                conditions.append(f"{col} < ?")
+                params.append(c.min)
+            if c.max is not None:
+                conditions.append(f"{col} > ?")
+                params.append(c.max)
+            selects.append(
+                f"count(*) FILTER (WHERE {' OR '.join(conditions)}) "
+                f"AS {_ident(vs.out_of_range_count(c.name))}"
+            )
+    if all(k in types for k in vs.RAW_KEY):
+        key = ", ".join(_ident(k) for k in vs.RAW_KEY)
+        selects.append(f"count(*) - count(DISTINCT ({key})) AS {_ident(vs.KEY_DUPLICATE_COUNT)}")
+    totals = con.execute(
+        f"SELECT {', '.join(selects)} FROM {dataset.table} WHERE _run_id = ?", [*params, run_id]
+    ).df()
+    run_rows = int(totals["row_count"].iloc[0])
+    if run_rows == 0:
+        return _Job(suite, results=[_skipped(suite, f"{dataset.table}: no rows for run {run_id}")])
+
+    # deterministic sample of the run's rows, only the columns the sample expectations need.
+    # The sample size cannot be a bound parameter in DuckDB ("Only constants are supported in
+    # sample clause"); it is an int we control. USING SAMPLE must sit outside the subquery that
+    # filters the run (otherwise DuckDB samples before WHERE), and REPEATABLE is only
+    # guaranteed to repeat single-threaded.
+    wanted = [*_INDEX_COLUMNS[vs.SAMPLE], *vs.RAW_KEY]
+    wanted += [c.name for c in dataset.all_columns if c.values is not None or c.ranged]
+    columns = ", ".join(_ident(c) for c in dict.fromkeys(wanted) if c in types)
+    order = ", ".join(_ident(c) for c in (*vs.RAW_KEY, "_file") if c in types) or "1"
+    con.execute("SET threads = 1")
+    try:
+        sample = con.execute(
+            f"SELECT * FROM (SELECT {columns} FROM "
+            f"(SELECT {columns} FROM {dataset.table} WHERE _run_id = ?) "
+            f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE ({SAMPLE_SEED})) "
+            f"ORDER BY {order}",
+            [run_id],
+        ).df()
+    finally:
+        con.execute("RESET threads")
+    return _Job(
+        suite,
+        frames={
+            vs.SCHEMA: _schema_frame(types),
+            vs.SAMPLE: _Frame(sample, {"run_rows": run_rows, "sample_limit": sample_rows}),
+            vs.RUN_TOTALS: _Frame(totals, {"run_rows": run_rows}),
+        },
+    )
+
+
+def _active_units_sql(rating: vs.Rating) -> str:
+    """Units of the rating active during the period (METHODOLOGY §0 Participation)."""
+    entities = (
+        "SELECT entity_id, level FROM registry.entities "
+        "WHERE (valid_from IS NULL OR valid_from < $period_end) "
+        "AND (valid_to IS NULL OR valid_to >= $period_start)"
+    )
+    if rating.entity_level is not None:
+        return f"SELECT DISTINCT entity_id AS unit_id FROM ({entities}) WHERE level = $entity_level"
+    platform = "AND p.platform = $page_platform " if rating.page_platform else ""
+    return (
+        f"SELECT DISTINCT p.page_id AS unit_id FROM registry.pages p "
+        f"JOIN ({entities}) e ON e.entity_id = p.entity_id "
+        f"WHERE p.page_kind = $page_kind {platform}"
+        "AND (p.active_from IS NULL OR p.active_from < $period_end) "
+        "AND (p.active_to IS NULL OR p.active_to >= $period_start)"
+    )
+
+
+def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_start: date) -> _Job:
+    suite = rating.suite
+    types = _table_types(con, rating.table)
+    if types is None:
+        return _Job(
+            suite,
+            results=[
+                ExpectationResult(
+                    suite,
+                    TABLE_EXISTS,
+                    None,
+                    False,
+                    f"candidate table {rating.table} does not exist",
+                    json.dumps({"table": rating.table}),
+                )
+            ],
+        )
+    period_end = period_start + timedelta(days=7)
+    rows = con.execute(
+        f"SELECT * FROM {rating.table} WHERE period_start = ? ORDER BY unit_id", [period_start]
+    ).df()
+
+    params: dict[str, Any] = {"period_start": period_start, "period_end": period_end}
+    terms = []
+    for i, (indicator, weight) in enumerate(methodology.weights(rating.key).items()):
+        place = f"place_{indicator}"
+        if place in types:
+            terms.append(f"TRY_CAST({_ident(place)} AS DOUBLE) * $w{i}")
+            params[f"w{i}"] = float(weight)
+        else:
+            terms.append("NULL")
+    expected = " + ".join(terms) or "NULL"
+    penalty = "TRY_CAST(penalty_points AS DOUBLE)" if "penalty_points" in types else "NULL"
+    days = "datediff('day', period_start, period_end)" if "period_end" in types else "NULL"
+    if rating.entity_level is not None:
+        params["entity_level"] = rating.entity_level
+    else:
+        params["page_kind"] = rating.page_kind
+        if rating.page_platform:
+            params["page_platform"] = rating.page_platform
+    params["tolerance"] = PENALTY_TOLERANCE
+    units = con.execute(
+        f"""
+        WITH active AS (SELECT unit_id, TRUE AS is_active FROM ({_active_units_sql(rating)})),
+        cand AS (
+            SELECT unit_id, TRUE AS in_rating,
+                   {penalty} AS penalty_points,
+                   {expected} AS expected_penalty_points,
+                   {days} AS period_days
+            FROM {rating.table} WHERE period_start = $period_start
+        )
+        SELECT coalesce(c.unit_id, a.unit_id) AS unit_id,
+               CASE WHEN a.is_active AND c.in_rating IS NULL THEN 1 ELSE 0 END AS missing,
+               CASE WHEN c.in_rating AND a.is_active IS NULL THEN 1 ELSE 0 END AS unexpected,
+               CASE WHEN c.in_rating IS NULL THEN 0
+                    WHEN abs(c.penalty_points - c.expected_penalty_points)
+                         <= $tolerance * greatest(1, abs(c.expected_penalty_points)) THEN 0
+                    ELSE 1 END AS penalty_mismatch,
+               c.penalty_points, c.expected_penalty_points, c.period_days
+        FROM active a FULL OUTER JOIN cand c ON a.unit_id = c.unit_id
+        ORDER BY unit_id NULLS FIRST
+        """,
+        params,
+    ).df()
+    return _Job(
+        suite,
+        frames={
+            vs.SCHEMA: _schema_frame(types),
+            vs.ROWS: _Frame(rows),
+            vs.UNITS: _Frame(units, {"period_end": period_end.isoformat()}),
+        },
+        parameters={vs.UNIT_COUNT: len(rows)},
+    )
+
+
+def _skipped(suite: str, why: str) -> ExpectationResult:
+    return ExpectationResult(suite, SKIPPED, None, True, "0 rows", why)
+
+
+# --------------------------------------------------------------------------------------------
+# GX
+# --------------------------------------------------------------------------------------------
+@functools.cache
+def _gx() -> tuple[Any, Any]:
+    """(gx module, whole-dataframe batch definition of an ephemeral context), imported lazily."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    asset = context.data_sources.add_pandas("govpulse_frames").add_dataframe_asset("frame")
+    return gx, asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def _report(stage: str, run_id: str, period_start: date, jobs: list[_Job]) -> ValidationReport:
+    results: list[ExpectationResult] = []
+    for job in jobs:
+        results += job.results
+        if job.frames:
+            results += _run_suite(job)
+    return ValidationReport(
+        success=all(r.success for r in results),
+        results=results,
+        stage=stage,
+        run_id=run_id,
+        period_start=period_start,
+    )
+
+
+@functools.cache
+def _suite_expectations(suite: str) -> tuple[dict, ...]:
+    """The suite's expectation configurations (JSON), in suite order."""
+    return tuple(vs.SUITES[suite]().to_json_dict()["expectations"])
+
+
+def _run_suite(job: _Job) -> list[ExpectationResult]:
+    gx, batch_definition = _gx()
+    out: list[ExpectationResult] = []
+    for frame_name, frame in job.frames.items():
+        # a sub-suite per frame; `position` restores suite order (GX reorders results)
+        expectations = [
+            {
+                **{k: v for k, v in e.items() if k != "id"},
+                "meta": {**e["meta"], "position": i},
+            }
+            for i, e in enumerate(_suite_expectations(job.suite))
+            if e["meta"].get("frame") == frame_name
+        ]
+        if not expectations:
+            continue
+        result_format: dict[str, Any] = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": PARTIAL_UNEXPECTED,
+        }
+        index = [c for c in _INDEX_COLUMNS.get(frame_name, ()) if c in frame.df.columns]
+        if index:
+            result_format["unexpected_index_column_names"] = index
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frame.df})
+            validation = batch.validate(
+                gx.ExpectationSuite(name=f"{job.suite}.{frame_name}", expectations=expectations),
+                result_format=result_format,
+                expectation_parameters=job.parameters,
+            )
+        info = {"frame": frame_name, "frame_rows": len(frame.df), **frame.info}
+        for r in sorted(validation.results, key=lambda r: r.expectation_config.meta["position"]):
+            out.append(_result(job.suite, r, info))
+    return out
+
+
+def _result(suite: str, r: Any, info: dict[str, Any]) -> ExpectationResult:
+    config = r.expectation_config
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    column = kwargs.get("column")
+    if column is None and kwargs.get("column_list"):
+        column = ",".join(kwargs["column_list"])
+    return ExpectationResult(
+        suite=suite,
+        expectation=config.type,
+        column=column,
+        success=bool(r.success),
+        observed_value=_observed(r),
+        details=_json({**info, "kwargs": kwargs}),
+    )
+
+
+def _observed(r: Any) -> str:
+    errors = [
+        e.get("exception_message")
+        for e in _exception_infos(r.exception_info)
+        if e.get("raised_exception")
+    ]
+    if errors:
+        return _clip("error: " + "; ".join(dict.fromkeys(str(e) for e in errors)))
+    result = r.result or {}
+    if "unexpected_count" in result:
+        text = f"{result['unexpected_count']} of {result.get('element_count')} unexpected"
+        examples = result.get("partial_unexpected_index_list") or result.get(
+            "partial_unexpected_list"
+        )
+        if result["unexpected_count"] and examples:
+            text += ": " + _json(examples[:5])
+        return _clip(text)
+    if "observed_value" in result:
+        mismatched = (result.get("details") or {}).get("mismatched")
+        return _clip(_json(mismatched) if mismatched else _json(result["observed_value"]))
+    return _clip(_json(result)) if result else ""
+
+
+def _exception_infos(info: Any) -> list[dict]:
+    if not isinstance(info, dict):
+        return []
+    if "raised_exception" in info:
+        return [info]
+    return [v for v in info.values() if isinstance(v, dict)]
+
+
+def _json(value: Any) -> str:
+    def default(o: Any) -> Any:
+        if hasattr(o, "item"):  # numpy / pandas scalars
+            return o.item()
+        if hasattr(o, "isoformat"):
+            return o.isoformat()
+        return str(o)
+
+    return json.dumps(value, default=default, ensure_ascii=False)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= OBSERVED_MAX_CHARS else text[: OBSERVED_MAX_CHARS - 1] + "…"
