@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="first day of the week, a Friday (YYYY-MM-DD)")
     _add_path_options(weekly)
 
+    show = commands.add_parser("show", help="print the top of each published weekly rating")
+    show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    show.add_argument("--top", type=int, default=5, help="rows per rating (default 5)")
+
     generate = commands.add_parser(
         "generate", help="write a deterministic synthetic registry and inbox"
     )
@@ -59,6 +63,14 @@ def main(argv: list[str] | None = None) -> int:
             return _run_weekly(args)
         if args.command == "generate":
             return _generate(args)
+        if args.command == "show":
+            from govpulse.report import show
+
+            print(show(Paths.resolve(publish_dir=args.publish_dir).published_file, args.top))
+            return 0
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"govpulse: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos.config import ProfileConfig
 from cosmos.constants import InvocationMode

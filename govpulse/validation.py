@@ -45,6 +45,7 @@ QUERY_FAILED = "query_failed"  # pseudo-expectation: DuckDB could not compute a 
 
 # rows of a frame are identified by these columns in the observed values
 _INDEX_COLUMNS = {
+    vs.COLUMN_TYPES: ("column_name",),
     vs.SAMPLE: ("_file", "_line"),
     vs.ROWS: ("unit_id",),
     vs.UNITS: ("unit_id", "penalty_points", "expected_penalty_points"),
@@ -212,10 +213,18 @@ def _table_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] |
     return dict(rows) if rows else None
 
 
-def _schema_frame(types: dict[str, str]) -> _Frame:
+def _schema_frames(types: dict[str, str], contract: tuple[vs.Col, ...]) -> dict[str, _Frame]:
+    """The table's columns (one row, a column per table column) and the DuckDB types of its
+    contract columns (one row per column)."""
     import pandas as pd
 
-    return _Frame(pd.DataFrame([types]))
+    names = [c.name for c in contract if c.name in types]
+    return {
+        vs.SCHEMA: _Frame(pd.DataFrame([types])),
+        vs.COLUMN_TYPES: _Frame(
+            pd.DataFrame({"column_name": names, "data_type": [types[n] for n in names]})
+        ),
+    }
 
 
 def _raw_job(
@@ -243,10 +252,10 @@ def _raw_job(
         if c.ranged:
             conditions = []
             if c.min is not None:
-                conditions.append(f"{col} < ?")
+                conditions.append(f"TRY_CAST({col} AS DOUBLE) < ?")
                 params.append(c.min)
             if c.max is not None:
-                conditions.append(f"{col} > ?")
+                conditions.append(f"TRY_CAST({col} AS DOUBLE) > ?")
                 params.append(c.max)
             selects.append(
                 f"count(*) FILTER (WHERE {' OR '.join(conditions)}) "
@@ -285,7 +294,7 @@ def _raw_job(
     return _Job(
         suite,
         frames={
-            vs.SCHEMA: _schema_frame(types),
+            **_schema_frames(types, dataset.all_columns),
             vs.SAMPLE: _Frame(sample, {"run_rows": run_rows, "sample_limit": sample_rows}),
             vs.RUN_TOTALS: _Frame(totals, {"run_rows": run_rows}),
         },
@@ -378,7 +387,7 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
     return _Job(
         suite,
         frames={
-            vs.SCHEMA: _schema_frame(types),
+            **_schema_frames(types, rating.columns),
             vs.ROWS: _Frame(rows),
             vs.UNITS: _Frame(units, {"period_end": period_end.isoformat()}),
         },
@@ -491,9 +500,10 @@ def _observed(r: Any) -> str:
     result = r.result or {}
     if "unexpected_count" in result:
         text = f"{result['unexpected_count']} of {result.get('element_count')} unexpected"
-        examples = result.get("partial_unexpected_index_list") or result.get(
-            "partial_unexpected_list"
-        )
+        if result.get("unexpected_index_column_names"):
+            examples = result.get("partial_unexpected_index_list")
+        else:
+            examples = result.get("partial_unexpected_list")
         if result["unexpected_count"] and examples:
             text += ": " + _json(examples[:5])
         return _clip(text)

@@ -12,14 +12,15 @@ dataframes ("frames") that `govpulse.validation` computes with DuckDB. Each expe
 frame in `meta.frame`:
 
 raw suites
-  schema      one row: column name -> DuckDB data type of the raw table (required columns, types)
+  schema      the raw table's column names (one row, the columns of the table): all present
+  column_types  one row per contract column of the table: (column_name, data_type)
   sample      a deterministic reservoir sample (at most N rows) of the run's rows (enums, ranges,
               key uniqueness, with `_file`/`_line` of offending rows)
   run_totals  one row of DuckDB aggregates over *all* rows of the run (null / out-of-set /
               out-of-range / duplicate-key counts; each must be 0)
 
 candidate suites
-  schema      as above, for the candidate table
+  schema, column_types  as above, for the candidate table
   rows        the candidate rows of the period (one per unit; small)
   units       one row per unit of the union "active registry units" ∪ "candidate units", with
               the flags `missing`, `unexpected`, `penalty_mismatch` (each must be 0) and
@@ -60,12 +61,13 @@ WHOLE_NUMBER = ("BIGINT", "HUGEINT", "INTEGER")  # count indicators (SUM of BIGI
 
 # ---- frames ----
 SCHEMA = "schema"
+COLUMN_TYPES = "column_types"
 SAMPLE = "sample"
 RUN_TOTALS = "run_totals"
 ROWS = "rows"
 UNITS = "units"
-RAW_FRAMES = (SCHEMA, SAMPLE, RUN_TOTALS)
-CANDIDATE_FRAMES = (SCHEMA, ROWS, UNITS)
+RAW_FRAMES = (SCHEMA, COLUMN_TYPES, SAMPLE, RUN_TOTALS)
+CANDIDATE_FRAMES = (SCHEMA, COLUMN_TYPES, ROWS, UNITS)
 
 UNIT_COUNT = "unit_count"  # suite parameter: number of candidate rows of the period
 RAW_KEY = ("_load_id", "_line")
@@ -320,24 +322,21 @@ def _gx():
 
 def _schema_expectations(columns: tuple[Col, ...]) -> list:
     E = _gx().expectations
-    out: list = [
+    return [
         E.ExpectTableColumnsToMatchSet(
             column_set=[c.name for c in columns],
             exact_match=False,
             description="All contract columns are present (extra columns are allowed).",
             meta={"frame": SCHEMA},
-        )
+        ),
+        E.ExpectColumnPairValuesToBeInSet(
+            column_A="column_name",
+            column_B="data_type",
+            value_pairs_set=[[c.name, t] for c in columns for t in c.types],
+            description="Every contract column has its DuckDB type.",
+            meta={"frame": COLUMN_TYPES},
+        ),
     ]
-    for c in columns:
-        out.append(
-            E.ExpectColumnValuesToBeInSet(
-                column=c.name,
-                value_set=list(c.types),
-                description=f"`{c.name}` has DuckDB type {' or '.join(c.types)}.",
-                meta={"frame": SCHEMA},
-            )
-        )
-    return out
 
 
 def _value_expectations(columns: tuple[Col, ...], frame: str) -> list:

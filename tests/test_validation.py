@@ -275,6 +275,12 @@ def test_good_candidates_pass(warehouse: Path) -> None:
         f"candidates: {len(report.results)}/{len(report.results)} expectations passed"
     )
     validation.record(warehouse, report)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        recorded = con.execute(
+            "SELECT count(*) FROM ops.validations WHERE run_id = ? AND suite = 'people_ranked'",
+            [RUN],
+        ).fetchone()[0]
+    assert recorded == sum(r.suite == "people_ranked" for r in report.results) > 40
 
 
 def test_duplicate_unit_fails(warehouse: Path) -> None:

@@ -1,0 +1,47 @@
+# govpulse: the two commands of the README, plus helpers. Works on a machine with only
+# Python 3.11 and make: uv is installed from PyPI when missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+
+export DO_NOT_TRACK := 1
+export SCARF_ANALYTICS := false
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export GX_ANALYTICS_ENABLED := False
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+
+DEMO_DIR := var/demo
+DEMO_WEEKS := 2026-11-06 2026-11-13
+DEMO_ENV := GOVPULSE_INBOX=$(DEMO_DIR)/inbox GOVPULSE_REGISTRY=$(DEMO_DIR)/registry \
+            GOVPULSE_WAREHOUSE=var/warehouse.duckdb GOVPULSE_PUBLISH_DIR=var/publish
+
+.PHONY: help install demo test lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+install:  ## install uv if missing and the locked environment
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -c "import uv" 2>/dev/null \
+		|| { echo "installing uv from PyPI…"; $(PYTHON) -m pip install --quiet --user uv; }
+	$(UV) sync --frozen
+
+demo: install  ## generate a demo inbox, run two weeks through Airflow, print the ratings
+	$(RUN) govpulse generate --out $(DEMO_DIR) --weeks 2 --seed 42
+	@for week in $(DEMO_WEEKS); do \
+		$(DEMO_ENV) $(RUN) govpulse run weekly --period-start $$week || exit 1; \
+	done
+	@$(DEMO_ENV) $(RUN) govpulse show
+
+test: install  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, GX)
+	$(RUN) ruff check .
+	$(RUN) pytest
+
+lint:  ## ruff
+	$(RUN) ruff check .
+
+clean:  ## remove generated state (warehouse, published files, Airflow home)
+	rm -rf var .airflow dbt_project/target dbt_project/logs

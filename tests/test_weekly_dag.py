@@ -1,0 +1,155 @@
+"""The real `weekly_ratings` DAG through Airflow (dag.test on SQLite metadata), real dbt, DuckDB
+and Great Expectations, on the hand-made case of tests/hand_case.py."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from govpulse.config import Paths
+from govpulse.runner import run_weekly
+from tests import hand_case
+from tests.support import write_files
+
+WEEK1 = date(2026, 11, 13)
+WEEK2 = date(2026, 11, 20)
+
+WEEK2_MENTION = """
+platform,mention_id,published_at,text,author_id,author_type,author_audience,source_id,likes,comments,reposts,views,sentiment,entity_id
+vk,w2-1,2026-11-21 10:00,Ұлытау облысы жаңалықтары,a_p20,person,10,s30,,,,,neutral,
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Week 1, then week 2 (with one more file), then week 2 again with nothing new."""
+    root = tmp_path_factory.mktemp("hand_case")
+    paths = Paths.resolve(
+        inbox=write_files(root / "inbox", hand_case.WEEK1_INBOX),
+        registry=write_files(root / "registry", hand_case.REGISTRY),
+        warehouse=root / "private" / "warehouse.duckdb",
+        publish_dir=root / "publish",
+    )
+    outcomes = {"paths": paths, "week1": run_weekly(paths, WEEK1)}
+    with duckdb.connect(str(paths.published_file), read_only=True) as con:
+        outcomes["week1_quarantine"] = con.execute(
+            "SELECT file, line, reason, raw_row FROM ops.quarantine ORDER BY file, line"
+        ).fetchall()
+    write_files(paths.inbox, {"mentions/2026-11-20.csv": WEEK2_MENTION})
+    outcomes["week2"] = run_weekly(paths, WEEK2)
+    outcomes["week2_again"] = run_weekly(paths, WEEK2)
+    return outcomes
+
+
+def _rows(paths: Paths, relation: str, columns: str, week: date) -> dict[str, tuple]:
+    with duckdb.connect(str(paths.published_file), read_only=True) as con:
+        rows = con.execute(
+            f"SELECT unit_id, {columns} FROM marts.{relation} WHERE period_start = ?", [week]
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_every_run_succeeds(runs: dict) -> None:
+    for name in ("week1", "week2", "week2_again"):
+        assert runs[name].ok, f"{name}: {runs[name].reason}"
+
+
+def test_people_rating_week1_matches_hand_computation(runs: dict) -> None:
+    got = _rows(runs["paths"], "rating_people_weekly_current",
+                "mentions, engagement, engagement_per_1k_pop, sentiment_audience_net, "
+                "place_mentions, place_engagement, place_engagement_per_1k_pop, "
+                "place_sentiment_audience_net, penalty_points, final_place, revision, movement",
+                WEEK1)
+    # the region that ended in 2022 is not rated; the three active ones are, even when silent
+    assert set(got) == set(hand_case.PEOPLE)
+    for unit, (mentions, engagement, per_pop, net, places, penalty, final) in (
+        hand_case.PEOPLE.items()
+    ):
+        assert got[unit] == (mentions, engagement, pytest.approx(per_pop, abs=1e-9), net,
+                             *places, penalty, final, 1, None), unit
+
+
+def test_region_pages_week1_match_hand_computation(runs: dict) -> None:
+    got = _rows(runs["paths"], "rating_region_pages_weekly_current",
+                "subscribers, engagement, er_subscribers_pct, engagement_per_1k_pop, "
+                "place_subscribers, place_engagement, place_er_subscribers_pct, "
+                "place_engagement_per_1k_pop, penalty_points, final_place",
+                WEEK1)
+    assert set(got) == set(hand_case.REGION_PAGES)
+    for unit, (subs, engagement, er, per_pop, places, penalty, final) in (
+        hand_case.REGION_PAGES.items()
+    ):
+        assert got[unit] == (subs, engagement, er, pytest.approx(per_pop, abs=1e-9),
+                             *places, penalty, final), unit
+
+
+def test_district_pages_week1_match_hand_computation(runs: dict) -> None:
+    got = _rows(runs["paths"], "rating_district_pages_weekly_current",
+                "subscribers, engagement, er_subscribers_pct, engagement_per_1k_pop, "
+                "place_subscribers, place_engagement, place_er_subscribers_pct, "
+                "place_engagement_per_1k_pop, penalty_points, final_place",
+                WEEK1)
+    # the page closed on 2026-11-01 is not rated
+    assert set(got) == set(hand_case.DISTRICT_PAGES)
+    for unit, (subs, engagement, er, per_pop, places, penalty, final) in (
+        hand_case.DISTRICT_PAGES.items()
+    ):
+        assert got[unit] == (subs, engagement, er, per_pop, *places, penalty, final), unit
+
+
+def test_insta_akims_week1_match_hand_computation(runs: dict) -> None:
+    got = _rows(runs["paths"], "rating_insta_akims_weekly_current",
+                "real_subscribers, engaged_users, er_real_pct, place_real_subscribers, "
+                "place_engaged_users, place_er_real_pct, penalty_points, final_place, "
+                "bot_share, bots_unverified",
+                WEEK1)
+    # the akim's VK page is not an Instagram page: not rated here
+    assert set(got) == set(hand_case.INSTA_AKIMS)
+    for unit, (real, engaged, er, places, penalty, final, bots, unverified) in (
+        hand_case.INSTA_AKIMS.items()
+    ):
+        assert got[unit] == (real, engaged, er, *places, penalty, final, bots, unverified), unit
+
+
+def test_bad_rows_are_quarantined_with_file_line_and_reason(runs: dict) -> None:
+    quarantined = runs["week1_quarantine"]
+    assert [(f, line) for f, line, _, _ in quarantined] == [
+        ("mentions/2026-11-13_d_bad.csv", 2), ("mentions/2026-11-13_d_bad.csv", 3)]
+    assert "unparsable timestamp in published_at: not-a-date" in quarantined[0][2]
+    assert "unknown sentiment: happy" in quarantined[1][2]
+    # the published copy keeps file, line and reason, not the raw row (it may hold private data)
+    assert all(raw is None for *_, raw in quarantined)
+    assert runs["week1"].run["rows_quarantined"] == 2
+    assert runs["week1"].run["status"] == "success"
+
+
+def test_second_week_shows_movement_from_the_first(runs: dict) -> None:
+    got = _rows(runs["paths"], "rating_people_weekly_current",
+                "mentions, final_place, movement", WEEK2)
+    # Week 2 holds m10 (Алматы, published 2026-11-20 00:30 local, 50 likes, positive 10) for B
+    # and w2-1 (engagement 0, neutral) for C. Places: mentions B 1, C 1, A 3; engagement,
+    # per 1k and net: B 1, A and C 2. Penalty B 4, C 7, A 9.
+    # Movement = week-1 final place - week-2 final place.
+    assert got == {"A": (0, 3, 1 - 3), "B": (1, 1, 1 - 1), "C": (1, 2, 3 - 2)}
+
+
+def test_rerunning_a_week_publishes_nothing_new(runs: dict) -> None:
+    again = runs["week2_again"].run
+    assert again["status"] == "unchanged"
+    assert again["revision_published"] is None
+    assert again["files_skipped"] == len(hand_case.WEEK1_INBOX) + 1
+    with duckdb.connect(str(runs["paths"].published_file), read_only=True) as con:
+        revisions = con.execute(
+            "SELECT period_start, max(revision), count(*) FROM marts.rating_people_weekly "
+            "GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+    assert revisions == [(WEEK1, 1, 3), (WEEK2, 1, 3)]
+
+
+def test_published_file_holds_no_author_ids_or_texts(runs: dict) -> None:
+    data = runs["paths"].published_file.read_bytes()
+    for secret in (b"a_p1", b"spam1", "Акимат Акмолинской области молодцы".encode()):
+        assert secret not in data
