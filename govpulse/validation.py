@@ -261,6 +261,11 @@ def _raw_job(
                 f"count(*) FILTER (WHERE {' OR '.join(conditions)}) "
                 f"AS {_ident(vs.out_of_range_count(c.name))}"
             )
+        if vs.is_event_time(c):
+            selects.append(
+                f"count(*) FILTER (WHERE {col} > now() + INTERVAL "
+                f"{int(vs.FUTURE_TOLERANCE_DAYS)} DAY) AS {_ident(vs.future_count(c.name))}"
+            )
     if all(k in types for k in vs.RAW_KEY):
         key = ", ".join(_ident(k) for k in vs.RAW_KEY)
         selects.append(f"count(*) - count(DISTINCT ({key})) AS {_ident(vs.KEY_DUPLICATE_COUNT)}")
@@ -274,8 +279,8 @@ def _raw_job(
     # deterministic sample of the run's rows, only the columns the sample expectations need.
     # The sample size cannot be a bound parameter in DuckDB ("Only constants are supported in
     # sample clause"); it is an int we control. USING SAMPLE must sit outside the subquery that
-    # filters the run (otherwise DuckDB samples before WHERE), and REPEATABLE is only
-    # guaranteed to repeat single-threaded.
+    # filters the run (otherwise DuckDB samples before WHERE). The sample runs single-threaded
+    # because DuckDB only promises repeatable results (REPEATABLE seed) without parallelism.
     wanted = [*_INDEX_COLUMNS[vs.SAMPLE], *vs.RAW_KEY]
     wanted += [c.name for c in dataset.all_columns if c.values is not None or c.ranged]
     columns = ", ".join(_ident(c) for c in dict.fromkeys(wanted) if c in types)

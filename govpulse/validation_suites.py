@@ -309,6 +309,19 @@ def out_of_range_count(column: str) -> str:
     return f"{column}__out_of_range_count"
 
 
+def future_count(column: str) -> str:
+    return f"{column}__future_count"
+
+
+# A timestamp more than this after the validation is a broken export clock, not data.
+FUTURE_TOLERANCE_DAYS = 1
+
+
+def is_event_time(c: Col) -> bool:
+    """Timestamps that describe the data (lineage timestamps are the pipeline's own)."""
+    return c.types == TIMESTAMPTZ and not c.name.startswith("_")
+
+
 KEY_DUPLICATE_COUNT = "key__duplicate_count"
 
 
@@ -396,6 +409,14 @@ def raw_suite(dataset: RawDataset) -> gx.ExpectationSuite:
                 _zero(
                     out_of_range_count(c.name),
                     f"`{c.name}` within [{c.min}, {c.max}] in the whole run.",
+                )
+            )
+        if is_event_time(c):
+            expectations.append(
+                _zero(
+                    future_count(c.name),
+                    f"No `{c.name}` more than {FUTURE_TOLERANCE_DAYS} day after validation "
+                    "(a clock or export error).",
                 )
             )
     expectations.append(_zero(KEY_DUPLICATE_COUNT, "(_load_id, _line) is unique in the whole run."))

@@ -153,3 +153,19 @@ def test_published_file_holds_no_author_ids_or_texts(runs: dict) -> None:
     data = runs["paths"].published_file.read_bytes()
     for secret in (b"a_p1", b"spam1", "Акимат Акмолинской области молодцы".encode()):
         assert secret not in data
+
+
+def test_failed_validation_blocks_publishing_and_keeps_the_last_file(runs: dict) -> None:
+    """Runs last: drops a snapshot captured in 2030 (a broken export clock). Landing accepts the
+    row (it is well-formed); the raw validation rejects it, so nothing is published."""
+    paths: Paths = runs["paths"]
+    before = paths.published_file.read_bytes()
+    write_files(paths.inbox, {"page_snapshots/2026-11-20_clock.csv": (
+        "platform,platform_page_id,captured_at,subscribers\n"
+        "instagram,ig_a,2030-01-01 00:00,1\n"
+    )})
+    outcome = run_weekly(paths, WEEK2)
+    assert not outcome.ok
+    assert "validate_raw" in outcome.reason and "captured_at" in outcome.reason
+    assert outcome.run["status"] == "failed"
+    assert paths.published_file.read_bytes() == before
