@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     weekly.add_argument("--period-start", required=True, type=parse_week, metavar="DATE",
                         help="first day of the week, a Friday (YYYY-MM-DD)")
     _add_path_options(weekly)
+    weekly.add_argument("-v", "--verbose", action="store_true",
+                        help="show Airflow's task logs (default: warnings and the summary)")
 
     show = commands.add_parser("show", help="print the top of each published weekly rating")
     show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
@@ -90,7 +93,11 @@ def _run_weekly(args: argparse.Namespace) -> int:
     from govpulse.runner import run_weekly
 
     paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
+    if not args.verbose:
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     airflow_home.ensure_initialized()
+    print(f"Running weekly_ratings for the week {args.period_start} through Airflow "
+          f"(inbox {paths.inbox}) …", flush=True)
     outcome = run_weekly(paths, args.period_start)
     if not outcome.ok:
         print(f"govpulse: weekly run for {args.period_start} failed: {outcome.reason}",

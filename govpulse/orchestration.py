@@ -71,6 +71,7 @@ def _dbt_step(task_id: str, select: list[str]) -> WarehouseDbtBuild:
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=_dbt_executable(),
         install_deps=False,
+        emit_datasets=False,  # one pipeline, no downstream DAGs listen to per-model assets
         append_env=True,
         pool=WAREHOUSE_POOL,
         **TRANSIENT_RETRIES,
