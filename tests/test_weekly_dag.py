@@ -72,32 +72,23 @@ def test_people_rating_week1_matches_hand_computation(runs: dict) -> None:
                              *places, penalty, final, 1, None), unit
 
 
-def test_region_pages_week1_match_hand_computation(runs: dict) -> None:
-    got = _rows(runs["paths"], "rating_region_pages_weekly_current",
+@pytest.mark.parametrize(("relation", "expected"), [
+    # the district page closed on 2026-11-01 is not rated
+    ("rating_region_pages_weekly_current", hand_case.REGION_PAGES),
+    ("rating_district_pages_weekly_current", hand_case.DISTRICT_PAGES),
+])
+def test_official_pages_week1_match_hand_computation(
+    runs: dict, relation: str, expected: dict
+) -> None:
+    got = _rows(runs["paths"], relation,
                 "subscribers, engagement, er_subscribers_pct, engagement_per_1k_pop, "
                 "place_subscribers, place_engagement, place_er_subscribers_pct, "
                 "place_engagement_per_1k_pop, penalty_points, final_place",
                 WEEK1)
-    assert set(got) == set(hand_case.REGION_PAGES)
-    for unit, (subs, engagement, er, per_pop, places, penalty, final) in (
-        hand_case.REGION_PAGES.items()
-    ):
+    assert set(got) == set(expected)
+    for unit, (subs, engagement, er, per_pop, places, penalty, final) in expected.items():
         assert got[unit] == (subs, engagement, er, pytest.approx(per_pop, abs=1e-9),
                              *places, penalty, final), unit
-
-
-def test_district_pages_week1_match_hand_computation(runs: dict) -> None:
-    got = _rows(runs["paths"], "rating_district_pages_weekly_current",
-                "subscribers, engagement, er_subscribers_pct, engagement_per_1k_pop, "
-                "place_subscribers, place_engagement, place_er_subscribers_pct, "
-                "place_engagement_per_1k_pop, penalty_points, final_place",
-                WEEK1)
-    # the page closed on 2026-11-01 is not rated
-    assert set(got) == set(hand_case.DISTRICT_PAGES)
-    for unit, (subs, engagement, er, per_pop, places, penalty, final) in (
-        hand_case.DISTRICT_PAGES.items()
-    ):
-        assert got[unit] == (subs, engagement, er, per_pop, *places, penalty, final), unit
 
 
 def test_insta_akims_week1_match_hand_computation(runs: dict) -> None:

@@ -39,3 +39,10 @@
     (({{ from_column }} IS NULL OR {{ from_column }} < {{ period_end() }})
      AND ({{ to_column }} IS NULL OR {{ to_column }} >= {{ period_start() }}))
 {%- endmacro %}
+
+{# The columns every rating row starts with (period, methodology version). #}
+{% macro rating_row_header() -%}
+    {{ period_start() }} as period_start,
+    {{ period_end() }} as period_end,
+    {{ methodology_version() }} as methodology_version
+{%- endmacro %}

@@ -25,17 +25,8 @@ computed as (
 )
 
 select
-    {{ period_start() }} as period_start,
-    {{ period_end() }} as period_end,
-    {{ methodology_version() }} as methodology_version,
-    page_id as unit_id,
-    coalesce(owner_name, entity_name_ru) as unit_name,
-    -- a page named by its owner has no Kazakh name of its own; the entity's is shown apart
-    case when owner_name is null then entity_name_kk end as unit_name_kk,
-    entity_name_ru as entity_name,
-    platform,
-    entity_id,
-    url,
+    {{ rating_row_header() }},
+    {{ page_unit_columns() }},
     subscribers,
     bot_share,
     bots_unverified,

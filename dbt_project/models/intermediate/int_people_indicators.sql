@@ -34,9 +34,7 @@ sentiment as (
 )
 
 select
-    {{ period_start() }} as period_start,
-    {{ period_end() }} as period_end,
-    {{ methodology_version() }} as methodology_version,
+    {{ rating_row_header() }},
     regions.unit_id,
     regions.name_ru as unit_name,
     regions.name_kk as unit_name_kk,
