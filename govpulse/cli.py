@@ -85,7 +85,11 @@ def _generate(args: argparse.Namespace) -> int:
 
     summary = generate(args.out, weeks=args.weeks, scale=args.scale, seed=args.seed,
                        first_period_start=args.first_week)
-    print(f"wrote {args.out}/registry and {args.out}/inbox: {summary}")
+    weeks = ", ".join(summary["period_starts"])
+    print(f"Generated a synthetic registry and inbox in {args.out} (weeks {weeks}, "
+          f"seed {args.seed}):")
+    for dataset, info in summary["datasets"].items():
+        print(f"  {dataset:<18} {info['rows']:>9,} rows in {len(info['files'])} files")
     return 0
 
 
