@@ -183,6 +183,13 @@ def _pick(words: list[str], index_sql: str) -> str:
     return f"list_element([{items}], 1 + ({index_sql.format(n=len(words))})::INTEGER)"
 
 
+def _template_index(kind: str, lang_col: str, index_sql: str) -> str:
+    """SQL for a random template index of `kind` in the row's language."""
+    n_ru, n_kk = len(TEMPLATES[(kind, "ru")]), len(TEMPLATES[(kind, "kk")])
+    return (f"CASE {lang_col} WHEN 'kk' THEN {index_sql.format(n=n_kk)} "
+            f"ELSE {index_sql.format(n=n_ru)} END")
+
+
 def _setup(con: duckdb.DuckDBPyConnection, seed: int, registry: Path, periods: list[date]) -> None:
     con.execute("SET TimeZone = 'Asia/Almaty'")
     _create_macros(con, int(seed))
@@ -224,8 +231,6 @@ def _create_constants(con: duckdb.DuckDBPyConnection) -> None:
         "INSERT INTO templates VALUES (?, ?, ?, ?)",
         [(k, lang, i, t) for (k, lang), ts in TEMPLATES.items() for i, t in enumerate(ts)],
     )
-    con.execute("""CREATE TABLE template_counts AS
-        SELECT kind, lang, count(*) AS n FROM templates GROUP BY ALL""")
     con.execute("""CREATE TABLE excluded AS
         SELECT platform, source_id, row_number() OVER (ORDER BY platform, source_id) - 1 AS k,
                row_number() OVER (PARTITION BY platform ORDER BY source_id) - 1 AS kp
@@ -261,16 +266,18 @@ def _create_region_tables(con: duckdb.DuckDBPyConnection, all_ps: list[date]) ->
                sum(1000000 // rk) OVER (PARTITION BY ps ORDER BY rk) AS cum_hi,
                sum(1000000 // rk) OVER (PARTITION BY ps) AS total
         FROM ranked;
-        CREATE TABLE region_bucket AS
-        SELECT r.ps, b.b, r.entity_id
-        FROM week_regions r JOIN range(10000) b(b)
-          ON ((2 * b.b + 1) * r.total) // 20000 >= r.cum_hi - r.w
-         AND ((2 * b.b + 1) * r.total) // 20000 < r.cum_hi;
         CREATE TABLE region_alias AS
         SELECT r.ps, a.entity_id, a.alias, coalesce(a.lang, 'ru') AS lang,
                row_number() OVER (PARTITION BY r.ps, a.entity_id ORDER BY a.alias) - 1 AS k,
                count(*) OVER (PARTITION BY r.ps, a.entity_id) AS n
         FROM week_regions r JOIN reg_aliases a USING (entity_id);
+        CREATE TABLE region_bucket AS
+        SELECT r.ps, b.b, r.entity_id,
+               (SELECT max(n) FROM region_alias a
+                WHERE a.ps = r.ps AND a.entity_id = r.entity_id) AS n_alias
+        FROM week_regions r JOIN range(10000) b(b)
+          ON ((2 * b.b + 1) * r.total) // 20000 >= r.cum_hi - r.w
+         AND ((2 * b.b + 1) * r.total) // 20000 < r.cum_hi;
         -- one-word aliases («Алматы», «ВКО») are the ones glued to other words
         CREATE TABLE region_glue AS
         SELECT ps, entity_id, min(alias) AS alias FROM region_alias
@@ -371,6 +378,8 @@ def _write_week(
         "export": f"(DATE '{(ps + timedelta(weeks=1)).isoformat()}'::TIMESTAMP"
                   f" + INTERVAL {EXPORT_HOURS} HOUR)",
     }
+    ctx["n_non_regions"], ctx["n_excluded"] = con.execute(
+        "SELECT (SELECT count(*) FROM non_regions), (SELECT count(*) FROM excluded)").fetchone()
     tag = ps.isoformat()
     files: dict[str, list[tuple[str, int]]] = {}
     files["mentions"] = [_copy(con, inbox, f"mentions/{tag}_mentions.csv",
@@ -421,17 +430,17 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                {PLATFORM_CASE.format(r=f"rn({o}, i, 'platform', 100)")} AS platform0
         FROM range({start}, {start + n}) t(i)),
     regions AS (
-        SELECT r.*, b1.entity_id AS e1, b2.entity_id AS e2
+        SELECT r.*, b1.entity_id AS e1, b2.entity_id AS e2,
+               rn(r.ord, r.i, 'alias1', 1000003) % b1.n_alias AS k1,
+               rn(r.ord, r.i, 'alias2', 1000003) % b2.n_alias AS k2
         FROM r
         JOIN region_bucket b1 ON b1.ps = r.ps AND b1.b = rn(r.ord, r.i, 'region', 10000)
         JOIN region_bucket b2 ON b2.ps = r.ps AND b2.b = rn(r.ord, r.i, 'region2', 10000)),
     picks AS (
         SELECT g.*, a1.alias AS a1, a1.lang AS lang1, a2.alias AS a2, gl.alias AS glue1
         FROM regions g
-        JOIN region_alias a1 ON a1.ps = g.ps AND a1.entity_id = g.e1
-             AND a1.k = rn(g.ord, g.i, 'alias1', 1000003) % a1.n
-        JOIN region_alias a2 ON a2.ps = g.ps AND a2.entity_id = g.e2
-             AND a2.k = rn(g.ord, g.i, 'alias2', 1000003) % a2.n
+        JOIN region_alias a1 ON a1.ps = g.ps AND a1.entity_id = g.e1 AND a1.k = g.k1
+        JOIN region_alias a2 ON a2.ps = g.ps AND a2.entity_id = g.e2 AND a2.k = g.k2
         LEFT JOIN region_glue gl ON gl.ps = g.ps AND gl.entity_id = g.e1),
     shaped AS (
         SELECT p.*,
@@ -445,7 +454,12 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                     WHEN var_r < 95 THEN replace(replace(a1, 'е', 'ё'), 'Е', 'Ё')
                     WHEN var_r < 98 THEN glue1 || {_pick(GLUE_SUFFIXES, "rn(ord, i, 'sfx', {n})")}
                     ELSE {_pick(GLUE_PREFIXES, "rn(ord, i, 'pfx', {n})")} || glue1
-                    END AS a1_text
+                    END AS a1_text,
+               {_template_index('one', 'lang1', "rn(ord, i, 'tpl1', {n})")} AS t1_idx,
+               {_template_index('two', 'lang1', "rn(ord, i, 'tpl2', {n})")} AS t2_idx,
+               {_template_index('generic', 'lang1', "rn(ord, i, 'tplg', {n})")} AS tg_idx,
+               rn(ord, i, 'other_id', {ctx['n_non_regions']}) AS nr_k,
+               rn(ord, i, 'excl', {ctx['n_excluded']}) AS x_k
         FROM picks p),
     texted AS (
         SELECT s.*,
@@ -460,17 +474,10 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                CASE WHEN s.mkind = 'direct' THEN s.e1
                     WHEN s.mkind = 'other_id' THEN nr.entity_id END AS entity_id
         FROM shaped s
-        JOIN template_counts c1 ON c1.kind = 'one' AND c1.lang = s.lang1
-        JOIN templates t1 ON t1.kind = 'one' AND t1.lang = s.lang1
-             AND t1.idx = rn(s.ord, s.i, 'tpl1', c1.n)
-        JOIN template_counts c2 ON c2.kind = 'two' AND c2.lang = s.lang1
-        JOIN templates t2 ON t2.kind = 'two' AND t2.lang = s.lang1
-             AND t2.idx = rn(s.ord, s.i, 'tpl2', c2.n)
-        JOIN template_counts cg ON cg.kind = 'generic' AND cg.lang = s.lang1
-        JOIN templates tg ON tg.kind = 'generic' AND tg.lang = s.lang1
-             AND tg.idx = rn(s.ord, s.i, 'tplg', cg.n)
-        JOIN non_regions nr
-             ON nr.k = rn(s.ord, s.i, 'other_id', (SELECT count(*) FROM non_regions))),
+        JOIN templates t1 ON t1.kind = 'one' AND t1.lang = s.lang1 AND t1.idx = s.t1_idx
+        JOIN templates t2 ON t2.kind = 'two' AND t2.lang = s.lang1 AND t2.idx = s.t2_idx
+        JOIN templates tg ON tg.kind = 'generic' AND tg.lang = s.lang1 AND tg.idx = s.tg_idx
+        JOIN non_regions nr ON nr.k = s.nr_k),
     sourced AS (
         SELECT t.*,
                CASE WHEN src_r >= 10 AND src_r < 15 THEN x.platform ELSE platform0 END
@@ -478,8 +485,7 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                CASE WHEN src_r < 10 THEN NULL
                     WHEN src_r < 15 THEN x.source_id
                     ELSE rn(ord, i, 'source', {ctx['n_sources']})::VARCHAR END AS src
-        FROM texted t
-        JOIN excluded x ON x.k = rn(t.ord, t.i, 'excl', (SELECT count(*) FROM excluded))),
+        FROM texted t JOIN excluded x ON x.k = t.x_k),
     authored AS (
         SELECT s.*,
                CASE WHEN rn(0, author_idx, 'atype', 100) < 80 THEN 'person'
@@ -538,7 +544,7 @@ def _specials_sql(ctx: dict) -> str:
     return f"""
     WITH spec AS (
         -- role, author number, mentions; author ids are stable across weeks
-        SELECT 'spam' AS role, k AS author_no, 12 + rn(0, k, 'spam_m', 6) AS m
+        SELECT 'spam' AS role, k AS author_no, 12 + rn({o}, k, 'spam_m', 6) AS m
         FROM range({ctx['n_spam']}) t(k)
         UNION ALL SELECT 'edge_spam', 100, 10   -- 9 sources + one empty source = 10 values
         UNION ALL SELECT 'near_10_in_9', 101, 10
@@ -681,7 +687,7 @@ def _snapshots_sql(ctx: dict) -> str:
     o = ctx["ord"]
     return f"""
     WITH days AS (
-        SELECT p.*, ({ctx['ps']} + d) AS day, {o} * 7 + d AS day_abs
+        SELECT p.*, ({ctx['ps']} + d::INTEGER) AS day, {o} * 7 + d AS day_abs
         FROM pages_x p, range(7) t(d)),
     regular AS (
         SELECT *, day::TIMESTAMP + to_seconds(3600 * (6 + rn(page_id, day_abs, 'hr', 14))
@@ -729,8 +735,9 @@ def _snapshots_sql(ctx: dict) -> str:
 
 
 def _captures_cte(ctx: dict) -> str:
-    """Post captures in this week's export: this week's posts 1-2 times (after a few hours,
-    after a day or two), last week's posts once more this week (inside or after the grace)."""
+    """Post captures in this week's export: this week's posts twice (after a few hours, after
+    a day or two, unless that is past the export), last week's posts once more this week
+    (inside or after the capture grace)."""
     o = ctx["ord"]
     return f"""
     caps AS (
@@ -740,7 +747,7 @@ def _captures_cte(ctx: dict) -> str:
         UNION ALL
         SELECT p.*, 2, pub_ts + to_seconds(18 * 3600 + rn(page_id, pkey, 'c2', 42 * 3600)),
                0.75 + 0.15 * ru(page_id, pkey, 'f2')
-        FROM posts p WHERE p.ord = {o} AND rn(page_id, pkey, 'twice', 5) <> 0
+        FROM posts p WHERE p.ord = {o}
         UNION ALL
         SELECT p.*, 3, {ctx['ps']}::TIMESTAMP + to_seconds(rn(page_id, pkey, 'c3', 72 * 3600)),
                1.0
@@ -834,7 +841,7 @@ def _audits_sql(ctx: dict) -> str:
         -- 2: 0 followers and 0 following (no ratio signal) + no avatar -> not a bot
         -- 3: 0 followers, 3 following (ratio signal) + no avatar -> 2 signals, a bot
         SELECT * REPLACE (
-            CASE WHEN j < 4 THEN j <> 1 ELSE has_avatar END AS has_avatar,
+            CASE WHEN j < 4 THEN j = 1 ELSE has_avatar END AS has_avatar,
             CASE WHEN j = 1 THEN 0 WHEN j < 4 THEN 5 + r2 ELSE posts_count END AS posts_count,
             CASE WHEN j IN (0, 1) THEN 500 + rn(page_id, fk, 'efol', 2000)
                  WHEN j < 4 THEN 0 ELSE followers_count END AS followers_count,
