@@ -62,7 +62,8 @@ class LandingReport:
 
     @property
     def rows_quarantined(self) -> int:
-        return sum(f.rows_quarantined for f in self.files)
+        """Quarantined rows, plus one entry per file that could not be loaded at all."""
+        return sum(f.rows_quarantined for f in self.files) + len(self.unknown_paths)
 
     @property
     def files_loaded(self) -> int:
@@ -118,7 +119,11 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str) -> Land
     report = LandingReport(run_id=run_id)
     files, report.unknown_paths = discover(inbox)
     for path in report.unknown_paths:
-        log.warning("ignored %s: not <inbox>/<dataset>/<file>.csv|.jsonl|.json", path)
+        # not loadable, but never silently ignored: listed in the run's quarantine
+        reason = (f"not loaded: expected <inbox>/<dataset>/<file> with dataset one of "
+                  f"{', '.join(DATASETS)} and a {'/'.join(FILE_TYPES)} file")
+        _quarantine_file(con, run_id, path.split("/")[0], path, reason)
+        log.warning("%s: %s", path, reason)
     for n, (dataset, path) in enumerate(files, start=1):
         relative = path.relative_to(inbox).as_posix()
         digest = file_hash(path)

@@ -124,3 +124,18 @@ def test_missing_required_column_quarantines_every_row(tmp_path: Path, warehouse
     _, quarantine, rows = _land(warehouse, inbox)
     assert rows == []
     assert quarantine == [("mentions/a.csv", 2, "column sentiment missing from the file")]
+
+
+def test_files_outside_the_contract_are_reported_not_ignored(
+    tmp_path: Path, warehouse: Path
+) -> None:
+    inbox = write_files(tmp_path / "inbox", {
+        "mentions/notes.txt": "hello",
+        "tweets/a.csv": "x\n1\n",
+    })
+    report, quarantine, _ = _land(warehouse, inbox)
+    assert [(f, line) for f, line, _ in quarantine] == [
+        ("mentions/notes.txt", None), ("tweets", None)]
+    assert all(reason.startswith("not loaded: expected <inbox>/<dataset>/<file>")
+               for *_, reason in quarantine)
+    assert report.rows_quarantined == 2
