@@ -1,0 +1,82 @@
+"""Loopback HTTP servers that speak each platform's documented API format (tests only).
+
+A platform server is a `FixtureServer` subclass whose `route(path, query)` returns
+`Reply(status, body, headers)`; state (the pages it knows, scripted failures) lives on the
+instance so a test can script "rate-limit the 3rd call" or "expire the token".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FixtureServer:
+    """Override `route`; every request is recorded in `self.requests` (path, query, headers)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], dict[str, str]]] = []
+        self.failures: list[Reply] = []  # scripted replies served before normal routing
+
+    def route(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
+        raise NotImplementedError
+
+    def handle(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
+        self.requests.append((path, query, headers))
+        if self.failures:
+            return self.failures.pop(0)
+        return self.route(path, query, headers)
+
+
+@contextmanager
+def serve(server: FixtureServer) -> Iterator[str]:
+    """Run the server on 127.0.0.1 (a free port) in a thread; yield its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self._answer()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._answer()
+
+        def _answer(self) -> None:
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                form = self.rfile.read(length).decode()
+                query.update({k: v[-1] for k, v in parse_qs(form).items()})
+            reply = server.handle(parts.path, query, dict(self.headers))
+            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
