@@ -48,6 +48,20 @@ CREATE TABLE IF NOT EXISTS ops.validations (
 """
 
 
+# One row per native API response file written by a connector (see ingestion/connectors/native.py).
+API_CAPTURES_DDL = """
+CREATE TABLE IF NOT EXISTS raw.api_captures (
+    platform VARCHAR, endpoint VARCHAR, page_id VARCHAR, platform_page_id VARCHAR,
+    period_start DATE, captured_at TIMESTAMPTZ, request JSON, response JSON,
+    _load_id BIGINT, _run_id VARCHAR, _file VARCHAR, _line BIGINT, _loaded_at TIMESTAMPTZ
+);
+CREATE TABLE IF NOT EXISTS ops.fetch_pages (
+    run_id VARCHAR, platform VARCHAR, period_start DATE, page_id VARCHAR, status VARCHAR,
+    reason VARCHAR, report_file VARCHAR, fetched_at TIMESTAMPTZ
+);
+"""
+
+
 def raw_table_ddl(dataset: str) -> str:
     columns = [f'"{c.name}" {c.sql_type}' for c in DATASETS[dataset]]
     columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
@@ -73,3 +87,4 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for dataset in DATASETS:
         con.execute(raw_table_ddl(dataset))
+    con.execute(API_CAPTURES_DDL)
