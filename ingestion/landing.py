@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.connectors.native import API_FOLDER
 from ingestion.contract import (
     BOOLEAN,
     COUNT,
@@ -29,6 +30,7 @@ from ingestion.contract import (
     TIMESTAMP,
     Column,
 )
+from ingestion.native_landing import discover_api_files, land_api_file
 from ingestion.warehouse import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -55,7 +57,7 @@ class LandingReport:
 
     @property
     def rows_loaded(self) -> dict[str, int]:
-        totals = {dataset: 0 for dataset in DATASETS}
+        totals = {dataset: 0 for dataset in (*DATASETS, API_FOLDER)}
         for f in self.files:
             totals[f.dataset] += f.rows_loaded
         return totals
@@ -91,8 +93,8 @@ def discover(inbox: Path) -> tuple[list[tuple[str, Path]], list[str]]:
     if not inbox.is_dir():
         raise FileNotFoundError(f"inbox folder {inbox} does not exist: create it or pass --inbox")
     for entry in sorted(inbox.iterdir()):
-        if entry.name.startswith("."):
-            continue
+        if entry.name.startswith(".") or (entry.is_dir() and entry.name == API_FOLDER):
+            continue  # native API captures: see land_api_files
         if entry.is_dir() and entry.name in DATASETS:
             files = [p for p in entry.rglob("*") if p.is_file() and not p.name.startswith(".")]
             for path in sorted(files, key=lambda p: p.relative_to(entry).as_posix().encode()):
@@ -127,10 +129,7 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str) -> Land
     for n, (dataset, path) in enumerate(files, start=1):
         relative = path.relative_to(inbox).as_posix()
         digest = file_hash(path)
-        seen = con.execute(
-            "SELECT count(*) FROM ops.loaded_files WHERE file_hash = ?", [digest]
-        ).fetchone()[0]
-        if seen:
+        if _already_loaded(con, digest):
             report.files.append(FileResult(dataset, relative, skipped=True))
             continue
         result = _land_file(con, dataset, path, relative, digest, run_id)
@@ -139,7 +138,45 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str) -> Land
             "[%d/%d] %s: %d rows landed, %d quarantined",
             n, len(files), relative, result.rows_loaded, result.rows_quarantined,
         )
+    land_api_files(con, inbox, run_id, report)
     return report
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM ops.loaded_files WHERE file_hash = ?", [digest]
+    ).fetchone()[0])
+
+
+def land_api_files(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str,
+                   report: LandingReport) -> None:
+    """Native captures of the connectors, one transaction per file like the canonical files."""
+    for path in discover_api_files(inbox / API_FOLDER):
+        relative = path.relative_to(inbox).as_posix()
+        digest = file_hash(path)
+        if _already_loaded(con, digest):
+            report.files.append(FileResult(API_FOLDER, relative, skipped=True))
+            continue
+        result = FileResult(API_FOLDER, relative)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
+            result.rows_loaded, error = land_api_file(con, path, relative, load_id, run_id)
+            if error:
+                con.execute("ROLLBACK")
+                con.execute("BEGIN TRANSACTION")
+                _quarantine_file(con, run_id, API_FOLDER, relative, error)
+                result.rows_quarantined = 1
+            con.execute(
+                "INSERT INTO ops.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                [digest, API_FOLDER, relative, load_id, run_id, result.rows_loaded,
+                 result.rows_quarantined],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        report.files.append(result)
 
 
 def _land_file(
