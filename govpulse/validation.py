@@ -49,6 +49,7 @@ _INDEX_COLUMNS = {
     vs.SAMPLE: ("_file", "_line"),
     vs.ROWS: ("unit_id",),
     vs.UNITS: ("unit_id", "penalty_points", "expected_penalty_points"),
+    vs.PLATFORMS_FRAME: ("platform", "missing_pages"),
 }
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,34 @@ def validate_raw(
             jobs.append(
                 _guarded(dataset.suite, lambda d=dataset: _raw_job(con, d, run_id, sample_rows))
             )
+        jobs.append(_guarded("fetch_completeness", lambda: _completeness_job(con, run_id)))
     return _report("raw", run_id, period_start, jobs)
+
+
+def _completeness_job(con: duckdb.DuckDBPyConnection, run_id: str) -> _Job:
+    """Per platform fetched for this run: fetched pages / registry pages it tried."""
+    suite = "fetch_completeness"
+    if _table_types(con, "ops.fetch_pages") is None:
+        return _Job(suite, results=[_skipped(suite, "no connector has run yet")])
+    df = con.execute(
+        """
+        SELECT platform, count(*) AS pages,
+               count(*) FILTER (WHERE status = 'fetched') AS fetched,
+               count(*) FILTER (WHERE status = 'fetched') / count(*) AS completeness,
+               string_agg(page_id, ', ' ORDER BY page_id) FILTER (WHERE status <> 'fetched')
+                   AS missing_pages
+        FROM ops.fetch_pages WHERE run_id = ? GROUP BY platform ORDER BY platform
+        """,
+        [run_id],
+    ).df()
+    if df.empty:
+        return _Job(suite, results=[_skipped(suite, f"no connector fetched for run {run_id}")])
+    minimum = float(os.environ.get("GOVPULSE_MIN_PAGE_COMPLETENESS", "0.9"))
+    return _Job(
+        suite,
+        frames={vs.PLATFORMS_FRAME: _Frame(df)},
+        parameters={vs.MIN_PAGE_COMPLETENESS: minimum},
+    )
 
 
 def validate_candidates(warehouse: Path, run_id: str, period_start: date) -> ValidationReport:

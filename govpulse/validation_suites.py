@@ -531,6 +531,30 @@ def raw_follower_audits() -> gx.ExpectationSuite:
     return raw_suite(RAW_DATASETS["raw_follower_audits"])
 
 
+PLATFORMS_FRAME = "platforms"
+MIN_PAGE_COMPLETENESS = "min_page_completeness"  # suite parameter, from the environment
+
+
+def fetch_completeness() -> gx.ExpectationSuite:
+    """Share of a platform's registry pages the connectors fetched in the run (§ issue 3)."""
+    gx = _gx()
+    E = gx.expectations
+    return gx.ExpectationSuite(
+        name="fetch_completeness",
+        expectations=[
+            E.ExpectColumnValuesToBeBetween(
+                column="completeness",
+                min_value={"$PARAMETER": MIN_PAGE_COMPLETENESS},
+                max_value=1,
+                description="Enough of each fetched platform's pages were fetched to publish "
+                "(GOVPULSE_MIN_PAGE_COMPLETENESS, default 0.9).",
+                meta={"frame": PLATFORMS_FRAME},
+            )
+        ],
+        meta={"table": "ops.fetch_pages", "frames": [PLATFORMS_FRAME]},
+    )
+
+
 def people_ranked() -> gx.ExpectationSuite:
     return rating_suite(RATINGS["people_ranked"])
 
@@ -555,6 +579,7 @@ SUITES = {
         raw_page_posts,
         raw_post_interactions,
         raw_follower_audits,
+        fetch_completeness,
         people_ranked,
         region_pages_ranked,
         district_pages_ranked,

@@ -46,3 +46,28 @@ def test_captures_and_reports_land_once(tmp_path: Path) -> None:
     assert quarantined[0][0].endswith("broken.json")
     assert quarantined[0][1].startswith("unreadable capture file")
     assert landed.files_loaded == 3 and second.files_loaded == 0
+
+
+def test_page_completeness_blocks_a_run_with_too_many_pages_missing(
+    tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    from govpulse import validation
+
+    inbox = tmp_path / "inbox"
+    folder = inbox / "api" / "vk" / "2026-11-13"
+    folder.mkdir(parents=True)
+    (folder / "_fetch_report-1.json").write_text(json.dumps({
+        "platform": "vk", "period_start": "2026-11-13", "started_at": "2026-11-20T01:00:00Z",
+        "pages": {"p1": {"status": "fetched", "reason": ""},
+                  "p2": {"status": "unavailable", "reason": "deleted"}},
+    }), encoding="utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    with connect(warehouse) as con:
+        land_inbox(con, inbox, "r1")
+    monkeypatch.setenv("GOVPULSE_MIN_PAGE_COMPLETENESS", "0.9")
+    strict = validation.validate_raw(warehouse, "r1", date(2026, 11, 13))
+    failure = [r for r in strict.results if r.suite == "fetch_completeness"]
+    assert not strict.success and failure and not failure[0].success
+    assert "p2" in failure[0].observed_value + (failure[0].details or "")
+    monkeypatch.setenv("GOVPULSE_MIN_PAGE_COMPLETENESS", "0.5")
+    assert validation.validate_raw(warehouse, "r1", date(2026, 11, 13)).success

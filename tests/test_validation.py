@@ -179,7 +179,8 @@ def test_good_raw_passes_and_is_recorded(warehouse: Path) -> None:
     report = validation.validate_raw(warehouse, RUN, PERIOD)
     print(f"validate_raw: {time.perf_counter() - started:.2f}s")
     assert report.success, report.summary()
-    assert report.skipped() == ["raw_follower_audits"]
+    # follower audits: no rows in the run; fetch completeness: no connector ran
+    assert report.skipped() == ["raw_follower_audits", "fetch_completeness"]
     assert report.summary().startswith("raw: ")
     assert "expectations passed" in report.summary()
     assert len(report.results) > 40
@@ -195,7 +196,7 @@ def test_good_raw_passes_and_is_recorded(warehouse: Path) -> None:
         ).fetchone()
         types = {r[0]: r[1] for r in con.execute("DESCRIBE ops.validations").fetchall()}
     assert rows[0] == rows[1] == 2 * len(report.results)
-    assert rows[2] == 2
+    assert rows[2] == 4  # two records of two skipped suites
     assert rows[3] is not None
     assert types["success"] == "BOOLEAN"
     assert types["validated_at"] == "TIMESTAMP WITH TIME ZONE"
@@ -257,8 +258,8 @@ def test_missing_raw_table_and_unknown_run_are_skipped(warehouse: Path) -> None:
     sql(warehouse, "DROP TABLE raw.follower_audits")
     report = validation.validate_raw(warehouse, "no-such-run", PERIOD)
     assert report.success
-    assert len(report.skipped()) == 5
-    assert report.summary().startswith("raw: 0/0 expectations passed (5 skipped")
+    assert len(report.skipped()) == 6  # 5 raw datasets + fetch completeness
+    assert report.summary().startswith("raw: 0/0 expectations passed (6 skipped")
 
 
 # ---- candidates ----
