@@ -9,6 +9,7 @@ from pathlib import Path
 
 from govpulse import airflow_home
 from govpulse.config import Paths, parse_week
+from ingestion.contract import PLATFORMS
 
 PATH_OPTIONS = (
     ("--inbox", "inbox folder with one sub-folder per dataset (env GOVPULSE_INBOX)"),
@@ -41,6 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     weekly.add_argument("-v", "--verbose", action="store_true",
                         help="show Airflow's task logs (default: warnings and the summary)")
 
+    fetch = commands.add_parser(
+        "fetch", help="pull the week's page snapshots and posts of every registry page on a "
+                      "platform through its API into the inbox")
+    fetch.add_argument("platform", choices=PLATFORMS, help="the platform to fetch")
+    fetch.add_argument("--period-start", required=True, type=parse_week, metavar="DATE",
+                       help="first day of the week, a Friday (YYYY-MM-DD)")
+    fetch.add_argument("--registry", help=PATH_OPTIONS[1][1])
+    fetch.add_argument("--inbox", help=PATH_OPTIONS[0][1])
+    fetch.epilog = ("Base URL and token come from GOVPULSE_<PLATFORM>_API_URL and "
+                    "GOVPULSE_<PLATFORM>_TOKEN (e.g. GOVPULSE_VK_TOKEN).")
+
     show = commands.add_parser("show", help="print the top of each published weekly rating")
     show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
     show.add_argument("--top", type=int, default=5, help="rows per rating (default 5)")
@@ -66,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_weekly(args)
         if args.command == "generate":
             return _generate(args)
+        if args.command == "fetch":
+            return _fetch(args)
         if args.command == "show":
             from govpulse.report import show
 
@@ -78,6 +92,20 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     return 2
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from ingestion.connectors.base import ConnectorError
+    from ingestion.connectors.fetch import fetch_platform
+
+    paths = Paths.resolve(inbox=args.inbox, registry=args.registry)
+    try:
+        report = fetch_platform(args.platform, args.period_start, paths.registry, paths.inbox)
+    except ConnectorError as exc:
+        print(f"govpulse: {exc}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def _generate(args: argparse.Namespace) -> int:

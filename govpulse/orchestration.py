@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos.config import ProfileConfig
 from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
 
-from govpulse import pipeline
+from govpulse import connectors, pipeline
 from govpulse.config import DBT_PROJECT_DIR, Paths
+from ingestion.contract import PLATFORMS
 from ingestion.registry import RegistryError
 
 TIMEZONE = "Asia/Almaty"
@@ -116,9 +117,26 @@ def build_weekly_dag():  # noqa: ANN201 - the Task SDK's DAG type
             except ValueError as exc:
                 raise AirflowFailException(str(exc)) from exc
 
-        @task(pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
+        # One fetch per platform; a platform failing does not stop the others: landing runs
+        # when they are all done, and page completeness is a validation rule.
+        @task(retries=1, retry_delay=timedelta(minutes=1))
+        def fetch(platform: str) -> str:
+            run = _run_context()
+            if not connectors.configure(platform):
+                raise AirflowSkipException(f"{platform}: no token configured, nothing fetched")
+            try:
+                report = connectors.fetch(run, platform)
+            except RegistryError as exc:
+                raise AirflowFailException(str(exc)) from exc
+            if not report.ok:
+                raise AirflowFailException(report.summary())
+            return report.summary()
+
+        @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, **TRANSIENT_RETRIES)
         def land() -> dict[str, Any]:
             run = _run_context()
+            if run is None:
+                raise AirflowFailException("the run did not start (see the start task)")
             try:
                 return pipeline.land(run)
             except (RegistryError, FileNotFoundError) as exc:
@@ -151,8 +169,10 @@ def build_weekly_dag():  # noqa: ANN201 - the Task SDK's DAG type
 
         transform = _dbt_step("dbt_transform", ["path:models/staging", "path:models/intermediate"])
         marts = _dbt_step("dbt_marts", ["path:models/marts"])
+        started = start()
         (
-            start()
+            started
+            >> fetch.expand(platform=list(PLATFORMS))
             >> land()
             >> validation_task("raw")
             >> transform
