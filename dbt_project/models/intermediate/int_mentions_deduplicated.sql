@@ -1,7 +1,7 @@
 -- Mentions of the week: the latest loaded copy of each (platform, mention_id), kept when that
 -- copy was published within the week. Only identities seen in the week are deduplicated.
 with mentions as (
-    select * from {{ ref('stg_inbox__mentions') }}
+    select * from {{ ref('int_mentions_unioned') }}
 ),
 
 week_identities as (

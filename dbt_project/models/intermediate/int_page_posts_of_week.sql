@@ -1,7 +1,7 @@
 -- Posts published in the week with the metrics of their latest capture taken before
 -- period_end + capture_grace (captures are cumulative snapshots).
 with captures as (
-    select * from {{ ref('stg_inbox__page_posts') }}
+    select * from {{ ref('int_page_posts_unioned') }}
     where captured_at < {{ capture_deadline_ts() }}
 ),
 

@@ -1,7 +1,7 @@
 -- Subscribers of each page for the week: its latest snapshot captured in
 -- [period_end - subscriber_window_days, period_end + capture_grace); NULL without one.
 with snapshots as (
-    select * from {{ ref('stg_inbox__page_snapshots') }}
+    select * from {{ ref('int_page_snapshots_unioned') }}
     where captured_at >= {{ local_midnight(period_end() ~ ' - ' ~ param('subscriber_window_days')) }}
       and captured_at < {{ capture_deadline_ts() }}
     -- two rows of one capture: the later loaded wins

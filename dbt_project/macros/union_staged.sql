@@ -1,0 +1,17 @@
+{#
+  Every staged input of one kind (page_snapshots, page_posts, mentions): the canonical inbox
+  plus the platform connectors that produce that kind. Add a platform here when its staging
+  models exist (dbt must see each ref statically).
+#}
+{% macro union_staged(kind) -%}
+    {%- set api_models = {
+        'page_snapshots': [],
+        'page_posts': [],
+        'mentions': [],
+    }[kind] -%}
+    select * from {{ ref('stg_inbox__' ~ kind) }}
+    {%- for model in api_models %}
+    union all by name
+    select * from {{ ref(model) }}
+    {%- endfor %}
+{%- endmacro %}
