@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import exports
 from ingestion.connectors.native import API_FOLDER
 from ingestion.contract import (
     BOOLEAN,
@@ -185,7 +186,7 @@ def _land_file(
 ) -> FileResult:
     result = FileResult(dataset, relative)
     # Reading happens outside the transaction: a file DuckDB cannot parse must not abort it.
-    header, file_error = _stage(con, path)
+    header, file_error = _stage(con, path, dataset)
     con.execute("BEGIN TRANSACTION")
     try:
         load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
@@ -224,14 +225,19 @@ def _quarantine_file(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, 
     )
 
 
-def _stage(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], str | None]:
+def _stage(con: duckdb.DuckDBPyConnection, path: Path,
+           dataset: str) -> tuple[list[str], str | None]:
     """Read the file into temp table `_stage` (text columns, `_line`, `_raw`).
 
     Returns the column names found in the file and, when the whole file is unreadable, the
-    reason (the file is then quarantined as one entry).
+    reason (the file is then quarantined as one entry). A mentions file that is a native export
+    of a social-listening tool (ingestion/exports.py) is mapped to the canonical columns.
     """
     suffix = path.suffix.lower()
     try:
+        export_format = exports.detect(path) if dataset == "mentions" else None
+        if export_format is not None:
+            return exports.stage(con, path, export_format), None
         if suffix == ".csv":
             return _stage_csv(con, path), None
         return _stage_json(con, path, suffix == ".jsonl"), None
@@ -276,8 +282,10 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         """
         CREATE TEMP TABLE _records AS
         WITH rejects AS (
-            SELECT line, 1 + length(any_value(csv_line))
-                       - length(replace(any_value(csv_line), chr(10), '')) AS span
+            -- with CRLF line ends csv_line starts with the previous line's leftover \n
+            SELECT line, 1 + length(ltrim(any_value(csv_line), chr(13) || chr(10)))
+                       - length(replace(ltrim(any_value(csv_line), chr(13) || chr(10)),
+                                        chr(10), '')) AS span
             FROM reject_errors GROUP BY line
         ),
         merged AS (

@@ -139,3 +139,18 @@ def test_files_outside_the_contract_are_reported_not_ignored(
     assert all(reason.startswith("not loaded: expected <inbox>/<dataset>/<file>")
                for *_, reason in quarantine)
     assert report.rows_quarantined == 2
+
+
+def test_crlf_file_with_a_rejected_row_keeps_physical_lines(
+    tmp_path: Path, warehouse: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "mentions").mkdir(parents=True)
+    (inbox / "mentions" / "a.csv").write_bytes((
+        HEADER + "vk,ok1,2026-11-14 10:00,t,a,person,neutral,1\n"
+        "vk,too_many,2026-11-14 10:00,t,a,person,neutral,1,extra\n"
+        "vk,ok2,2026-11-14 10:00,t,a,person,neutral,1\n"
+    ).replace("\n", "\r\n").encode())
+    _, quarantine, rows = _land(warehouse, inbox)
+    assert [(m, line) for m, _, _, _, line in rows] == [("ok1", 2), ("ok2", 4)]
+    assert [line for _, line, _ in quarantine] == [3]
