@@ -5,9 +5,9 @@
 #}
 {% macro union_staged(kind) -%}
     {%- set api_models = {
-        'page_snapshots': [],
-        'page_posts': [],
-        'mentions': [],
+        'page_snapshots': ['stg_vk__page_snapshots', 'stg_ok__page_snapshots'],
+        'page_posts': ['stg_vk__page_posts', 'stg_ok__page_posts'],
+        'mentions': ['stg_vk__mentions'],
     }[kind] -%}
     select * from {{ ref('stg_inbox__' ~ kind) }}
     {%- for model in api_models %}

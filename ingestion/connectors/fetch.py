@@ -75,6 +75,23 @@ def registry_pages(registry: Path, platform: str, period: Period) -> list[Page]:
     return [Page(*row) for row in rows]
 
 
+def region_aliases(registry: Path, period: Period) -> list[tuple[str, str]]:
+    """(entity_id, alias) of the regions rated in the period: what mention searches look for."""
+    with duckdb.connect() as con:
+        load_registry(con, registry)
+        return con.execute(
+            """
+            SELECT a.entity_id, a.alias FROM registry.aliases a
+            JOIN registry.entities e USING (entity_id)
+            WHERE e.level = 'region'
+              AND (e.valid_from IS NULL OR e.valid_from < ?)
+              AND (e.valid_to IS NULL OR e.valid_to >= ?)
+            ORDER BY a.entity_id, a.alias
+            """,
+            [period.end, period.start],
+        ).fetchall()
+
+
 def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Path) -> FetchReport:
     """Fetch every page; a page that is gone is reported and skipped, a refused token stops."""
     if platform not in CONNECTOR_MODULES:
@@ -95,6 +112,10 @@ def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Pat
                 report.pages[page.page_id] = {"status": "unavailable", "reason": str(exc)}
                 log.warning("%s", exc)
             log.info("[%d/%d] %s %s", n, len(pages), platform, page.page_id)
+        if hasattr(module, "fetch_mentions"):  # platforms that can search mentions (VK)
+            for capture in module.fetch_mentions(client, region_aliases(registry, period), period):
+                path = write_capture(inbox, platform, period, capture, datetime.now(UTC))
+                report.files.append(path.relative_to(inbox).as_posix())
     except (AuthError, BudgetExhausted, RetriesExhausted, ConnectorError) as exc:
         report.error = client.redact(str(exc))
         for page in pages:
@@ -110,7 +131,7 @@ def _write_report(inbox: Path, report: FetchReport) -> Path:
     """The report lands into ops.fetch_pages with the next run (pages missing, and why)."""
     folder = inbox / API_FOLDER / report.platform / report.period_start
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = report.started_at.replace(":", "").replace("-", "")[:15]
+    stamp = report.started_at.replace(":", "").replace("-", "").replace("+", "_")
     path = folder / f"_fetch_report-{stamp}.json"
     data: dict[str, Any] = {**report.__dict__}
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
