@@ -1,0 +1,21 @@
+-- Telegram channel snapshots from TGStat channels/get captures (one channel per call):
+-- participants_count, a number or a numeric string, is the subscriber count.
+with source as (
+    select * from {{ source('inbox', 'api_captures') }}
+    where platform = 'telegram' and endpoint = 'channels/get'
+),
+
+renamed as (
+    select
+        platform,
+        platform_page_id,
+        captured_at,
+        try_cast(response ->> '$.response.participants_count' as BIGINT) as subscribers,
+        null::DOUBLE as bot_share,
+        null::BIGINT as engaged_users_7d,
+        _load_id,
+        1::BIGINT as _line
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,21 @@
+-- YouTube channel snapshots from channels.list captures (one channel per call):
+-- statistics.subscriberCount is a string; it is absent when the channel hides it (NULL).
+with source as (
+    select * from {{ source('inbox', 'api_captures') }}
+    where platform = 'youtube' and endpoint = 'channels.list'
+),
+
+renamed as (
+    select
+        platform,
+        platform_page_id,
+        captured_at,
+        try_cast(response ->> '$.items[0].statistics.subscriberCount' as BIGINT) as subscribers,
+        null::DOUBLE as bot_share,
+        null::BIGINT as engaged_users_7d,
+        _load_id,
+        1::BIGINT as _line
+    from source
+)
+
+select * from renamed
