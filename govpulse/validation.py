@@ -424,7 +424,8 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
             vs.ROWS: _Frame(rows),
             vs.UNITS: _Frame(units, {"period_end": period_end.isoformat()}),
         },
-        parameters={vs.UNIT_COUNT: len(rows)},
+        # a rating with no units (none of that kind in the registry) has no places to range
+        parameters={vs.UNIT_COUNT: max(len(rows), 1)},
     )
 
 

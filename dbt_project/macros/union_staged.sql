@@ -7,9 +7,11 @@
     {%- set api_models = {
         'page_snapshots': ['stg_vk__page_snapshots', 'stg_ok__page_snapshots',
                            'stg_telegram__page_snapshots', 'stg_youtube__page_snapshots',
-                           'stg_x__page_snapshots'],
+                           'stg_x__page_snapshots', 'stg_instagram__page_snapshots',
+                           'stg_facebook__page_snapshots'],
         'page_posts': ['stg_vk__page_posts', 'stg_ok__page_posts', 'stg_telegram__page_posts',
-                       'stg_youtube__page_posts', 'stg_x__page_posts'],
+                       'stg_youtube__page_posts', 'stg_x__page_posts',
+                       'stg_instagram__page_posts', 'stg_facebook__page_posts'],
         'mentions': ['stg_vk__mentions'],
     }[kind] -%}
     select * from {{ ref('stg_inbox__' ~ kind) }}

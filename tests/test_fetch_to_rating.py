@@ -1,0 +1,83 @@
+"""From a platform API to a published rating: the weekly DAG's VK fetch task calls the VK
+loopback server (with a rate limit mid-way), lands the native JSON, and the published rating of
+official region pages carries the fetched subscribers and engagement."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from govpulse.config import Paths
+from govpulse.runner import run_weekly
+from ingestion.connectors.native import ALMATY
+from tests.platform_servers import Reply, serve
+from tests.platform_servers.vk import Community, VkServer, post
+from tests.support import write_files
+
+TOKEN = "vk-token-for-the-dag-test-7e1d"
+GROUP = 300000001
+
+
+def current_week_start() -> datetime:
+    """Friday 00:00 Asia/Almaty of the week now is in: captures taken now fall in its window."""
+    now = datetime.now(ALMATY)
+    friday = (now - timedelta(days=(now.weekday() - 4) % 7)).date()
+    return datetime(friday.year, friday.month, friday.day, tzinfo=ALMATY)
+
+
+def test_fetched_vk_page_is_rated_with_its_subscribers_and_engagement(
+    airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = current_week_start()
+    at = int((start + timedelta(minutes=1)).timestamp())
+    before = int((start - timedelta(hours=1)).timestamp())
+    server = VkServer(TOKEN)
+    server.add(Community(GROUP, "akmola_akimat", members_count=5400, posts=[
+        post(-GROUP, 1, before - 400 * 86400, likes=50, pinned=True),  # old pinned post first
+        post(-GROUP, 102, at + 60, likes=4, comments=None, reposts=1),  # comments missing
+        post(-GROUP, 101, at, likes=10, comments=2, reposts=3),
+        post(-GROUP, 100, before, likes=7),  # last week's post
+    ]))
+    # the first request is rate-limited (VK answers inside HTTP 200) and asks for 1 s
+    server.failures.append(Reply(200, {"error": {"error_code": 6, "error_msg": "Too many "
+                                                 "requests per second"}},
+                                 {"Retry-After": "1"}))
+    registry = write_files(tmp_path / "registry", {
+        "entities.csv": "entity_id,level,name_ru\nA,region,Акмолинская область\n",
+        "populations.csv": "entity_id,population,population_date\nA,1000000,2023-01-01\n",
+        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
+                     f"pA_vk,vk,{GROUP},A,official_region\n",
+        "aliases.csv": "entity_id,alias\nA,Акмолинская область\n",
+        "excluded_sources.csv": "platform,source_id,reason\n",
+    })
+    (tmp_path / "inbox").mkdir()
+    paths = Paths.resolve(inbox=tmp_path / "inbox", registry=registry,
+                          warehouse=tmp_path / "w.duckdb", publish_dir=tmp_path / "publish")
+    with serve(server) as url:
+        monkeypatch.setenv("GOVPULSE_VK_API_URL", url + "/method")
+        monkeypatch.setenv("GOVPULSE_VK_TOKEN", TOKEN)
+        monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+        outcome = run_weekly(paths, start.date())
+    assert outcome.ok, outcome.reason
+
+    with duckdb.connect(str(paths.published_file), read_only=True) as con:
+        row = con.execute(
+            "SELECT subscribers, engagement, er_subscribers_pct, engagement_per_1k_pop, "
+            "final_place FROM marts.rating_region_pages_weekly_current WHERE unit_id = 'pA_vk'"
+        ).fetchone()
+        fetched = con.execute("SELECT page_id, status FROM ops.fetch_pages").fetchall()
+        completeness = con.execute(
+            "SELECT bool_and(success) FROM ops.validations WHERE suite = 'fetch_completeness'"
+        ).fetchone()[0]
+    # 15 + 5 from the two posts of the week; the pinned and last week's posts do not count
+    assert row == (5400, 20, round(20 / 5400 * 100, 6), 0.02, 1)
+    assert fetched == [("pA_vk", "fetched")]
+    assert len(server.requests) >= 3  # the rate-limited call was retried
+    assert completeness is True
+    assert TOKEN.encode() not in paths.published_file.read_bytes()
+    assert all(TOKEN.encode() not in p.read_bytes()
+               for p in (tmp_path / "inbox").rglob("*") if p.is_file())
+    assert datetime.now(UTC) > start  # the week had begun: captures are inside its window
