@@ -70,8 +70,10 @@ class ClientSettings:
     timeout_seconds: float = 30.0
 
     @classmethod
-    def from_env(cls, platform: str, default_url: str) -> ClientSettings:
-        """GOVPULSE_<PLATFORM>_API_URL, _TOKEN, _MAX_REQUESTS; GOVPULSE_HTTP_BACKOFF_SECONDS."""
+    def from_env(cls, platform: str, default_url: str,
+                 max_wait_seconds: float = 120.0) -> ClientSettings:
+        """GOVPULSE_<PLATFORM>_API_URL, _TOKEN, _MAX_REQUESTS, _MAX_WAIT_SECONDS;
+        GOVPULSE_HTTP_BACKOFF_SECONDS."""
         prefix = f"GOVPULSE_{platform.upper()}_"
         token = os.environ.get(prefix + "TOKEN", "")
         if not token:
@@ -86,6 +88,7 @@ class ClientSettings:
             backoff_seconds=float(
                 os.environ.get("GOVPULSE_HTTP_BACKOFF_SECONDS", cls.backoff_seconds)
             ),
+            max_wait_seconds=float(os.environ.get(prefix + "MAX_WAIT_SECONDS", max_wait_seconds)),
         )
 
 
@@ -94,6 +97,8 @@ class PlatformClient:
 
     platform = "base"
     default_url = ""
+    # longest single wait a rate limit may ask for (X and Meta windows are 15 min and more)
+    max_wait_seconds = 120.0
 
     def __init__(self, settings: ClientSettings, session: requests.Session | None = None):
         self.settings = settings
@@ -103,7 +108,7 @@ class PlatformClient:
 
     @classmethod
     def from_env(cls) -> PlatformClient:
-        return cls(ClientSettings.from_env(cls.platform, cls.default_url))
+        return cls(ClientSettings.from_env(cls.platform, cls.default_url, cls.max_wait_seconds))
 
     # ---- hooks for platform modules ----
     def authorize(self, params: dict[str, Any], headers: dict[str, str]) -> None:

@@ -51,6 +51,7 @@ class MetaClient(PlatformClient):
     """A Graph API client: token as `access_token`, errors classified by `error.code`."""
 
     default_url = GRAPH_URL
+    max_wait_seconds = 3600.0  # business-use-case limits ask for minutes to an hour
     gone_codes: frozenset[int] = frozenset()  # extra "not found" codes of one platform
 
     def authorize(self, params: dict[str, Any], headers: dict[str, str]) -> None:

@@ -45,6 +45,7 @@ GONE_TITLES = {"Not Found Error", "Forbidden", "Authorization Error", "Resource 
 class Client(PlatformClient):
     platform = "x"
     default_url = "https://api.x.com/2"
+    max_wait_seconds = 900.0  # rate-limit windows are 15 minutes
 
     def classify(self, response: requests.Response, body: Any) -> Verdict:
         status = response.status_code
