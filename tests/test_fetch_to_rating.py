@@ -81,3 +81,33 @@ def test_fetched_vk_page_is_rated_with_its_subscribers_and_engagement(
     assert all(TOKEN.encode() not in p.read_bytes()
                for p in (tmp_path / "inbox").rglob("*") if p.is_file())
     assert datetime.now(UTC) > start  # the week had begun: captures are inside its window
+
+
+def test_fetch_command_reports_pages_and_stops_at_a_refused_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from govpulse.cli import main
+
+    start = current_week_start()
+    server = VkServer(TOKEN)
+    server.add(Community(GROUP, "akmola_akimat", members_count=10, posts=[]))
+    registry = write_files(tmp_path / "registry", {
+        "entities.csv": "entity_id,level,name_ru\nA,region,Акмолинская область\n",
+        "populations.csv": "entity_id,population,population_date\nA,1000000,2023-01-01\n",
+        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
+                     f"pA_vk,vk,{GROUP},A,official_region\n",
+        "aliases.csv": "entity_id,alias\nA,Акмола\n",
+        "excluded_sources.csv": "platform,source_id,reason\n",
+    })
+    args = ["fetch", "vk", "--period-start", start.date().isoformat(),
+            "--registry", str(registry), "--inbox", str(tmp_path / "inbox")]
+    with serve(server) as url:
+        monkeypatch.setenv("GOVPULSE_VK_API_URL", url + "/method")
+        monkeypatch.setenv("GOVPULSE_VK_TOKEN", TOKEN)
+        assert main(args) == 0
+        assert "vk: 1/1 pages fetched" in capsys.readouterr().out
+        server.expired.add(TOKEN)
+        assert main(args) == 1
+    output = capsys.readouterr()
+    assert "GOVPULSE_VK_TOKEN" in output.out + output.err
+    assert TOKEN not in output.out + output.err
