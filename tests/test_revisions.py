@@ -1,0 +1,78 @@
+"""Published ratings are never rewritten: a late file publishes revision 2 of its week, revision
+1 stays queryable, `_current` shows revision 2, and the next week's movement follows it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from govpulse.config import Paths
+from govpulse.runner import run_weekly
+from tests.support import write_files
+
+WEEK1, WEEK2 = date(2026, 11, 6), date(2026, 11, 13)
+HEADER = ("platform,mention_id,published_at,text,author_id,author_type,likes,sentiment,"
+          "entity_id\n")
+
+
+def mentions(week: date, prefix: str, entity: str, count: int) -> str:
+    day = f"{week.year}-{week.month:02d}-{week.day + 1:02d} 12:00"
+    return "".join(f"vk,{prefix}{i},{day},x,a{prefix}{i},person,1,neutral,{entity}\n"
+                   for i in range(count))
+
+
+@pytest.fixture(scope="module")
+def history(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("revisions")
+    registry = write_files(root / "registry", {
+        "entities.csv": "entity_id,level,name_ru\nA,region,Первая область\nB,region,Вторая\n",
+        "populations.csv": "entity_id,population,population_date\nA,1000,2023-01-01\n"
+                           "B,1000,2023-01-01\n",
+        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n",
+        "aliases.csv": "entity_id,alias\n",
+        "excluded_sources.csv": "platform,source_id,reason\n",
+    })
+    inbox = write_files(root / "inbox", {
+        "mentions/w1.csv": HEADER + mentions(WEEK1, "a", "A", 2) + mentions(WEEK1, "b", "B", 1),
+        "mentions/w2.csv": HEADER + mentions(WEEK2, "c", "B", 1),
+    })
+    paths = Paths.resolve(inbox=inbox, registry=registry, warehouse=root / "w.duckdb",
+                          publish_dir=root / "publish")
+    outcomes = [run_weekly(paths, WEEK1), run_weekly(paths, WEEK2)]
+    write_files(inbox, {"mentions/w1_late.csv": HEADER + mentions(WEEK1, "late", "B", 3)})
+    outcomes += [run_weekly(paths, WEEK1), run_weekly(paths, WEEK2)]
+    assert all(o.ok for o in outcomes), [o.reason for o in outcomes]
+    with duckdb.connect(str(paths.published_file), read_only=True) as con:
+        rows = con.execute(
+            "SELECT period_start, revision, unit_id, mentions, final_place, movement "
+            "FROM marts.rating_people_weekly ORDER BY ALL"
+        ).fetchall()
+        current = con.execute(
+            "SELECT period_start, revision, unit_id, final_place, movement "
+            "FROM marts.rating_people_weekly_current ORDER BY ALL"
+        ).fetchall()
+    return {"outcomes": outcomes, "rows": rows, "current": current}
+
+
+def test_late_file_publishes_revision_2_and_keeps_revision_1(history: dict) -> None:
+    assert [o.run["revision_published"] for o in history["outcomes"]] == [1, 1, 2, 2]
+    assert history["rows"] == [
+        # week 1, revision 1: A 2 mentions, B 1 -> A first
+        (WEEK1, 1, "A", 2, 1, None), (WEEK1, 1, "B", 1, 2, None),
+        # week 1, revision 2 after 3 late mentions of B -> B first
+        (WEEK1, 2, "A", 2, 2, None), (WEEK1, 2, "B", 4, 1, None),
+        # week 2, revision 1: movement against week 1 revision 1
+        (WEEK2, 1, "A", 0, 2, 1 - 2), (WEEK2, 1, "B", 1, 1, 2 - 1),
+        # week 2, revision 2: same inputs, movement now against week 1 revision 2
+        (WEEK2, 2, "A", 0, 2, 2 - 2), (WEEK2, 2, "B", 1, 1, 1 - 1),
+    ]
+
+
+def test_current_views_show_the_latest_revision(history: dict) -> None:
+    assert history["current"] == [
+        (WEEK1, 2, "A", 2, None), (WEEK1, 2, "B", 1, None),
+        (WEEK2, 2, "A", 2, 0), (WEEK2, 2, "B", 1, 0),
+    ]
