@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +23,11 @@ def parameters() -> dict[str, Any]:
 def weights(rating: str) -> dict[str, float]:
     """Indicator -> weight of a rating: people, region_pages, district_pages, insta_akims."""
     return dict(parameters()["weights"][rating])
+
+
+def version(params: dict[str, Any] | None = None) -> str:
+    """The `methodology_version` dbt writes on every row: name + md5 of the parameter set
+    (the same JSON dbt's `tojson(..., sort_keys=True)` produces)."""
+    params = parameters() if params is None else params
+    digest = hashlib.md5(json.dumps(params, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{params['name']}+{digest}"
