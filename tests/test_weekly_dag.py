@@ -146,6 +146,18 @@ def test_published_file_holds_no_author_ids_or_texts(runs: dict) -> None:
         assert secret not in data
 
 
+def test_rows_carry_the_methodology_version_of_the_parameters(runs: dict) -> None:
+    from govpulse import methodology
+
+    with duckdb.connect(str(runs["paths"].published_file), read_only=True) as con:
+        versions = {row[0] for mart in ("people", "region_pages", "district_pages",
+                                         "insta_akims")
+                    for row in con.execute(
+                        f"SELECT DISTINCT methodology_version FROM marts.rating_{mart}_weekly"
+                    ).fetchall()}
+    assert versions == {methodology.version()}
+
+
 def test_failed_validation_blocks_publishing_and_keeps_the_last_file(runs: dict) -> None:
     """Runs last: drops a snapshot captured in 2030 (a broken export clock). Landing accepts the
     row (it is well-formed); the raw validation rejects it, so nothing is published."""
