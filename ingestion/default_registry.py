@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -186,21 +187,41 @@ def _is_renamed_capital(row: Row) -> bool:
     return row["kato_code"] == CAPITAL_KATO and bool(row["valid_to"])
 
 
+def _day_before(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+def capital_versions(regions: list[Row]) -> list[Row]:
+    """The capital's name history: one line per name, same entity_id (a rename is a new line).
+
+    The reference has Nur-Sultan (2019-03-23..2022-09-18) and Astana (from 2022-09-19); before
+    the first rename the city was Astana too, so the current names also get a line ending the
+    day before it (its earlier name Akmola, before 1998, is out of the ratings' range).
+    """
+    named = sorted((r for r in regions if r["kato_code"] == CAPITAL_KATO),
+                   key=lambda r: r["valid_from"])
+    current = next(r for r in named if not r["valid_to"])
+    first = named[0]
+    versions = [{"name_ru": r["name_ru"], "name_kk": r["name_kk"], "valid_from": r["valid_from"],
+                 "valid_to": r["valid_to"]} for r in named]
+    if first["valid_from"]:
+        versions.insert(0, {"name_ru": current["name_ru"], "name_kk": current["name_kk"],
+                            "valid_from": "", "valid_to": _day_before(first["valid_from"])})
+    return [{"entity_id": CAPITAL_KATO, "level": "region", **v} for v in versions]
+
+
 def build_entities(regions: list[Row], districts: list[Row]) -> list[Row]:
-    rows: list[Row] = []
+    rows: list[Row] = capital_versions(regions)
     for r in regions:
-        if _is_renamed_capital(r):
+        if r["kato_code"] == CAPITAL_KATO:
             continue
-        # TODO(naming history): the capital is ONE entity named «г. Астана» with no dates; the
-        # 2019-03-23..2022-09-18 name «г. Нур-Султан» survives only as an alias for now.
-        is_capital = r["kato_code"] == CAPITAL_KATO
         rows.append({
             "entity_id": region_entity_id(r),
             "level": "region",
             "name_ru": r["name_ru"],
             "name_kk": r["name_kk"],
-            "valid_from": "" if is_capital else r["valid_from"],
-            "valid_to": "" if is_capital else r["valid_to"],
+            "valid_from": r["valid_from"],
+            "valid_to": r["valid_to"],
         })
     current = current_region_ids(regions)
     for d in districts:
@@ -211,7 +232,8 @@ def build_entities(regions: list[Row], districts: list[Row]) -> list[Row]:
             "name_kk": d["name_kk"],
             "parent_id": current[d["region_name_ru"]],
         })
-    return sorted(rows, key=lambda r: r["entity_id"])
+    # Versions of one entity in date order (an empty valid_from is the earliest).
+    return sorted(rows, key=lambda r: (r["entity_id"], r.get("valid_from", "")))
 
 
 def current_region_ids(regions: list[Row]) -> dict[str, str]:

@@ -2,16 +2,24 @@
 
 A registry that contradicts itself stops the run before anything is loaded: every problem is
 reported with the file, the line and what to fix.
+
+The registry keeps its history: a row is closed with `valid_to` / `active_to`, never deleted, and
+a rename is a new line of the same entity_id whose [valid_from, valid_to] (inclusive, empty =
+open) does not overlap the entity's other lines. All lines of one entity_id share its level and
+parent_id: a unit that changes either is a new unit with its own id (as KATO gives it a new code).
+Every load is traced in `ops.registry_loads` (file, sha256, rows) for the run that used it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from ingestion.contract import PLATFORMS
+from ingestion.warehouse import REGISTRY_LOADS_DDL
 
 LEVELS = ("region", "district", "city", "city_district", "body")
 PAGE_KINDS = ("official_region", "official_district", "akim_personal", "other")
@@ -161,8 +169,8 @@ def _read(con: duckdb.DuckDBPyConnection, registry_dir: Path, name: str,
 
 
 # (file, key columns, what to fix)
+# entity_id is not unique: an entity has one line per version (see _check_entity_versions).
 _UNIQUE_KEYS = (
-    ("entities", ("entity_id",), "give every entity its own entity_id"),
     ("pages", ("page_id",), "give every page its own page_id"),
     ("pages", ("platform", "platform_page_id"), "list each platform page once"),
     ("populations", ("entity_id", "population_date"), "keep one figure per entity and date"),
@@ -178,7 +186,88 @@ _REFERENCES = (
 )
 
 
+# (file, from column, to column) of the validity intervals, inclusive dates, empty = open.
+_INTERVALS = (("entities", "valid_from", "valid_to"), ("pages", "active_from", "active_to"))
+
+
+def _interval_text(start: object, end: object) -> str:
+    """`2019-03-23..2022-09-18`, `..2019-03-22`, `2022-09-19..` or `always`."""
+    return f"{start or ''}..{end or ''}" if start or end else "always"
+
+
+def _check_intervals(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
+    """An interval that ends before it starts would silently drop the row from every period."""
+    for name, start, end in _INTERVALS:
+        rows = con.execute(
+            f"""
+            SELECT _line, {start}, {end} FROM _reg_{name}
+            WHERE try_cast(trim({end}) AS DATE) < try_cast(trim({start}) AS DATE)
+            ORDER BY _line
+            """
+        ).fetchall()
+        for line, first, last in rows:
+            problems.append(Problem(
+                f"{name}.csv", line, f"{end} {last} is before {start} {first}",
+                f"correct the dates ({end} is the last day the row applies, inclusive)"))
+
+
+def _check_entity_versions(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
+    """Lines of one entity_id are versions: their intervals must not overlap (a period would
+    have two names for one unit) and they must agree on level and parent_id (else it is another
+    unit, and rankings or page ratings would silently move it)."""
+    versions = """
+        SELECT _line, trim(entity_id) AS entity_id, trim(level) AS level,
+               nullif(trim(parent_id), '') AS parent_id,
+               try_cast(trim(valid_from) AS DATE) AS valid_from,
+               try_cast(trim(valid_to) AS DATE) AS valid_to
+        FROM _reg_entities
+    """
+    # Inverted intervals are reported by _check_intervals; they take no part in overlaps.
+    ordered = "(valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to)"
+    # Each line is reported once, against the first earlier line it overlaps.
+    rows = con.execute(
+        f"""
+        WITH v AS (SELECT * FROM ({versions}) WHERE {ordered})
+        SELECT b._line, b.entity_id, b.valid_from, b.valid_to,
+               min_by(a._line, a._line), min_by(a.valid_from, a._line), min_by(a.valid_to, a._line)
+        FROM v AS b JOIN v AS a
+          ON a.entity_id = b.entity_id AND a._line < b._line
+         AND (a.valid_from IS NULL OR b.valid_to IS NULL OR a.valid_from <= b.valid_to)
+         AND (b.valid_from IS NULL OR a.valid_to IS NULL OR b.valid_from <= a.valid_to)
+        GROUP BY ALL ORDER BY b._line
+        """
+    ).fetchall()
+    for line, entity, start, end, first, first_start, first_end in rows:
+        problems.append(Problem(
+            "entities.csv", line,
+            f"entity_id {entity!r} valid {_interval_text(start, end)} overlaps line {first} "
+            f"(valid {_interval_text(first_start, first_end)})",
+            "a rename is a new line: close the earlier line with valid_to the day before the "
+            "new line's valid_from; a different unit needs its own entity_id"))
+    rows = con.execute(
+        f"""
+        WITH v AS ({versions})
+        SELECT b._line, b.entity_id, a._line, a.level, b.level, a.parent_id, b.parent_id
+        FROM v AS b JOIN v AS a ON a.entity_id = b.entity_id
+        WHERE a._line = (SELECT min(_line) FROM v WHERE v.entity_id = b.entity_id)
+          AND b._line > a._line
+          AND (a.level IS DISTINCT FROM b.level OR a.parent_id IS DISTINCT FROM b.parent_id)
+        ORDER BY b._line
+        """
+    ).fetchall()
+    for line, entity, first, level0, level, parent0, parent in rows:
+        what = (f"level {level!r} (line {first}: {level0!r})" if level != level0
+                else f"parent_id {parent!r} (line {first}: {parent0!r})")
+        problems.append(Problem(
+            "entities.csv", line, f"entity_id {entity!r} changes {what}",
+            "all lines of one entity_id keep its level and parent_id: a unit that moves or "
+            "changes level is a new entity (close the old one with valid_to, add a new "
+            "entity_id)"))
+
+
 def _check_consistency(con: duckdb.DuckDBPyConnection, problems: list[Problem]) -> None:
+    _check_intervals(con, problems)
+    _check_entity_versions(con, problems)
     for name, keys, fix in _UNIQUE_KEYS:
         cols = ", ".join(f"trim({_ident(k)})" for k in keys)
         rows = con.execute(
@@ -222,8 +311,13 @@ def _check_consistency(con: duckdb.DuckDBPyConnection, problems: list[Problem]) 
                                 "add at least one row for it to populations.csv"))
 
 
-def load_registry(con: duckdb.DuckDBPyConnection, registry_dir: Path) -> dict[str, int]:
-    """Check the registry folder and replace `registry.*` with it; return rows per file."""
+def load_registry(con: duckdb.DuckDBPyConnection, registry_dir: Path,
+                  run_id: str | None = None) -> dict[str, int]:
+    """Check the registry folder and replace `registry.*` with it; return rows per file.
+
+    Each loaded file's sha256 and row count go to `ops.registry_loads` under run_id, so a
+    published rating can be traced to the exact registry it was computed with.
+    """
     if not registry_dir.is_dir():
         raise FileNotFoundError(
             f"registry folder {registry_dir} does not exist: pass --registry or set "
@@ -236,6 +330,10 @@ def load_registry(con: duckdb.DuckDBPyConnection, registry_dir: Path) -> dict[st
     if problems:
         raise RegistryError(registry_dir, problems)
     counts = {}
+    digests = {name: hashlib.sha256((registry_dir / f"{name}.csv").read_bytes()).hexdigest()
+               for name in FILES if present.get(name)}
+    # Also here (not only in ensure_schema): callers such as fetch load into a scratch database.
+    con.execute(REGISTRY_LOADS_DDL)
     con.execute("BEGIN TRANSACTION")
     con.execute("CREATE SCHEMA IF NOT EXISTS registry")
     for name, spec in FILES.items():
@@ -248,6 +346,10 @@ def load_registry(con: duckdb.DuckDBPyConnection, registry_dir: Path) -> dict[st
             empty = ", ".join(f"NULL::{t} AS {_ident(c)}" for c, t, _, _ in spec)
             con.execute(f"CREATE OR REPLACE TABLE registry.{name} AS SELECT {empty} LIMIT 0")
         counts[name] = con.execute(f"SELECT count(*) FROM registry.{name}").fetchone()[0]
+    con.executemany(
+        "INSERT INTO ops.registry_loads VALUES (?, ?, ?, ?, current_timestamp)",
+        [[run_id, f"{name}.csv", digest, counts[name]] for name, digest in digests.items()],
+    )
     con.execute("COMMIT")
     for name in FILES:
         con.execute(f"DROP TABLE IF EXISTS _reg_{name}")

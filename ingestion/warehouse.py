@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS ops.validations (
 );
 """
 
+# One row per registry file per load: which registry (content hash) a run rated with.
+REGISTRY_LOADS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.registry_loads (
+    run_id VARCHAR, file VARCHAR, sha256 VARCHAR, rows BIGINT, loaded_at TIMESTAMPTZ
+);
+"""
 
 # One row per native API response file written by a connector (see ingestion/connectors/native.py).
 API_CAPTURES_DDL = """
@@ -84,6 +91,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ops and raw tables if this is a new warehouse (idempotent)."""
     con.execute(OPS_DDL)
+    con.execute(REGISTRY_LOADS_DDL)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for dataset in DATASETS:
         con.execute(raw_table_ddl(dataset))

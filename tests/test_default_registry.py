@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from ingestion import default_registry
+from ingestion.registry import load_registry
 
 REGISTRY = default_registry.OUT_DIR
 FILES = ("entities.csv", "populations.csv", "aliases.csv", "pages.csv", "excluded_sources.csv")
@@ -33,19 +34,40 @@ def test_build_reproduces_committed_files(tmp_path: Path, name: str) -> None:
     assert (tmp_path / name).read_bytes() == (REGISTRY / name).read_bytes()
 
 
-def test_entity_ids_unique(con: duckdb.DuckDBPyConnection) -> None:
-    assert scalar(con, "SELECT count(*) - count(DISTINCT entity_id) FROM entities") == 0
+def test_entity_versions_do_not_overlap(con: duckdb.DuckDBPyConnection) -> None:
+    """An entity_id has several lines only as a name history (the capital)."""
+    assert scalar(con, "SELECT list(entity_id) FROM (SELECT entity_id FROM entities "
+                       "GROUP BY entity_id HAVING count(*) > 1)") == ["710000000"]
+    overlaps = scalar(con, """
+        SELECT count(*) FROM entities a JOIN entities b
+          ON a.entity_id = b.entity_id AND a.valid_from IS DISTINCT FROM b.valid_from
+         AND coalesce(a.valid_from::DATE, DATE '0001-01-01')
+             <= coalesce(b.valid_to::DATE, DATE '9999-12-31')
+         AND coalesce(b.valid_from::DATE, DATE '0001-01-01')
+             <= coalesce(a.valid_to::DATE, DATE '9999-12-31')""")
+    assert overlaps == 0
+
+
+def test_passes_the_registry_check() -> None:
+    with duckdb.connect() as con:
+        counts = load_registry(con, REGISTRY)
+    assert counts["entities"] == 23 + 2 + 220  # two more names of the capital
 
 
 def test_region_set(con: duckdb.DuckDBPyConnection) -> None:
     current = "SELECT count(*) FROM entities WHERE level = 'region' AND valid_to IS NULL"
     assert scalar(con, current) == 20  # 17 oblasts + Astana, Almaty, Shymkent
-    ended = scalar(con, "SELECT list(entity_id ORDER BY entity_id) FROM entities "
-                        "WHERE valid_to IS NOT NULL")
+    ended = scalar(con, "SELECT list(entity_id ORDER BY entity_id) FROM (SELECT entity_id "
+                        "FROM entities GROUP BY entity_id "
+                        "HAVING count(*) FILTER (WHERE valid_to IS NULL) = 0)")
     assert ended == ["190000000-2020", "350000000-2020", "630000000-2020"]
-    capital = con.execute("SELECT name_ru, valid_from, valid_to FROM entities "
+    capital = con.execute("SELECT name_ru, name_kk, valid_from, valid_to FROM entities "
                           "WHERE entity_id = '710000000'").fetchall()
-    assert capital == [("г. Астана", None, None)]
+    assert capital == [  # one entity, a line per name, in file order
+        ("г. Астана", "Астана қаласы", None, "2019-03-22"),
+        ("г. Нур-Султан", "Нұр-Сұлтан қаласы", "2019-03-23", "2022-09-18"),
+        ("г. Астана", "Астана қаласы", "2022-09-19", None),
+    ]
 
 
 def test_parents_are_current_regions(con: duckdb.DuckDBPyConnection) -> None:

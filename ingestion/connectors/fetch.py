@@ -62,12 +62,15 @@ def registry_pages(registry: Path, platform: str, period: Period) -> list[Page]:
         rows = con.execute(
             """
             SELECT p.page_id, p.platform, p.platform_page_id, p.entity_id, p.page_kind
-            FROM registry.pages p JOIN registry.entities e USING (entity_id)
+            FROM registry.pages p
             WHERE p.platform = ?
               AND (p.active_from IS NULL OR p.active_from < ?)
               AND (p.active_to IS NULL OR p.active_to >= ?)
-              AND (e.valid_from IS NULL OR e.valid_from < ?)
-              AND (e.valid_to IS NULL OR e.valid_to >= ?)
+              -- an entity has one row per version (renamed mid-week: two): a semi-join
+              AND p.entity_id IN (
+                  SELECT e.entity_id FROM registry.entities e
+                  WHERE (e.valid_from IS NULL OR e.valid_from < ?)
+                    AND (e.valid_to IS NULL OR e.valid_to >= ?))
             ORDER BY p.page_id
             """,
             [platform, period.end, period.start, period.end, period.start],
@@ -82,10 +85,12 @@ def region_aliases(registry: Path, period: Period) -> list[tuple[str, str]]:
         return con.execute(
             """
             SELECT a.entity_id, a.alias FROM registry.aliases a
-            JOIN registry.entities e USING (entity_id)
-            WHERE e.level = 'region'
-              AND (e.valid_from IS NULL OR e.valid_from < ?)
-              AND (e.valid_to IS NULL OR e.valid_to >= ?)
+            -- a semi-join: an entity has one row per version (renamed mid-week: two)
+            WHERE a.entity_id IN (
+                SELECT e.entity_id FROM registry.entities e
+                WHERE e.level = 'region'
+                  AND (e.valid_from IS NULL OR e.valid_from < ?)
+                  AND (e.valid_to IS NULL OR e.valid_to >= ?))
             ORDER BY a.entity_id, a.alias
             """,
             [period.end, period.start],
