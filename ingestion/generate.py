@@ -13,8 +13,24 @@ Layout written under `out_dir`:
     inbox/page_posts/<ps>_page_posts.json|.csv    (JSON array and CSV alternate by week)
     inbox/post_interactions/<ps>_post_interactions.jsonl
     inbox/follower_audits/<ps>_follower_audits.csv
+    inbox/incidents/<ym>_incidents.csv            every incident of the month
+    inbox/incidents/<ym>_incidents_late.csv       late corrections (+ bad rows)
+    registry/entities.csv                         + responsible bodies (level `body`)
+    registry/expert_scores.csv                    expert commission scores per year
 
 `<ps>` is the week's period_start (a Friday, ISO date), so byte order of names = time order.
+`<ym>` is a calendar month (YYYY-MM, Asia/Almaty) touched by the weeks: incidents cover whole
+months, because the incident rating is monthly. Incident rows are keyed by the month's ordinal,
+so a month's files do not depend on which weeks touched it.
+
+Incidents (about 200,000 a month at scale 1, at least 200): municipal bodies (district, city and
+city-district entities) and the generated ministries / regional services, skewed by size. Each
+body group has one body with exactly one incident in the month (below the rated minimum of 2)
+and one with exactly two, detected at the month's first and last second (Almaty time). Some
+incidents get no response, some an overdue one (two sit on the 8-hour edge: 8:00:00, 8:00:01),
+some are resolved with or without feedback. Every 40th incident is first exported unanswered
+and answered in the late file; the late file also carries rows to quarantine (answer_quality 7,
+an unknown satisfaction, a body not in the registry).
 """
 
 from __future__ import annotations
@@ -34,6 +50,13 @@ MENTIONS_PER_WEEK_AT_SCALE_1 = 20_000_000
 EXPORT_HOURS = 10  # exports are dropped on Friday 10:00, before the 18:00 deadline
 SPECIAL_ID_BASE = 990_000_000  # mention ids above this are hand-shaped rows, not the bulk
 LATE_ID_BASE = 995_000_000
+INCIDENTS_PER_MONTH_AT_SCALE_1 = 200_000
+# the monthly rating needs a few bodies above its minimum count in every group
+MIN_INCIDENTS_PER_MONTH = 200
+INCIDENT_SPECIAL_BASE = 90_000_000  # incident numbers of hand-shaped rows (role bodies)
+INCIDENT_BAD_BASE = 95_000_000  # incident numbers of rows that break the contract
+LATE_EVERY = 40  # every 40th incident is exported unanswered first, corrected later
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S"  # incidents: ISO-8601 without offset = Asia/Almaty time
 
 PLATFORM_CASE = """CASE
     WHEN {r} < 30 THEN 'instagram' WHEN {r} < 50 THEN 'telegram' WHEN {r} < 65 THEN 'facebook'
@@ -96,6 +119,49 @@ TEMPLATES: dict[tuple[str, str], list[str]] = {
     ],
     ("spam", "kk"): ["{a} — ең үздік өңір! Жазылыңыз, бөлісіңіз!"],
 }
+# Responsible bodies added to the generated registry: (entity_id, body_group, name_ru, name_kk,
+# parent_id, category the body mostly gets). The parent is kept only if the registry has it.
+BODIES: list[tuple[str, str, str, str | None, str | None, str]] = [
+    ("body-minzdrav", "ministry", "Министерство здравоохранения Республики Казахстан",
+     "Қазақстан Республикасы Денсаулық сақтау министрлігі", None, "Здравоохранение"),
+    ("body-minprosv", "ministry", "Министерство просвещения Республики Казахстан",
+     "Қазақстан Республикасы Оқу-ағарту министрлігі", None, "Образование"),
+    ("body-mintrans", "ministry", "Министерство транспорта Республики Казахстан",
+     "Қазақстан Республикасы Көлік министрлігі", None, "Транспорт"),
+    ("body-minenergo", "ministry", "Министерство энергетики Республики Казахстан",
+     "Қазақстан Республикасы Энергетика министрлігі", None, "ЖКХ"),
+    ("body-minvodres", "ministry",
+     "Министерство водных ресурсов и ирригации Республики Казахстан",
+     "Қазақстан Республикасы Су ресурстары және ирригация министрлігі", None, "ЖКХ"),
+    ("body-mchs", "ministry", "Министерство по чрезвычайным ситуациям Республики Казахстан",
+     "Қазақстан Республикасы Төтенше жағдайлар министрлігі", None, "Благоустройство"),
+    ("body-almaty-health", "regional_service",
+     "Управление общественного здравоохранения города Алматы",
+     "Алматы қаласының Қоғамдық денсаулық сақтау басқармасы", "750000000", "Здравоохранение"),
+    ("body-almaty-109", "regional_service", "Единый контакт-центр 109 города Алматы", None,
+     "750000000", "ЖКХ"),
+    ("body-astana-transport", "regional_service", "Управление транспорта города Астаны",
+     "Астана қаласының Көлік басқармасы", "710000000", "Транспорт"),
+    ("body-shymkent-energy", "regional_service",
+     "Управление энергетики и коммунального хозяйства города Шымкента",
+     "Шымкент қаласының Энергетика және коммуналдық шаруашылық басқармасы", "790000000", "ЖКХ"),
+    ("body-karaganda-roads", "regional_service",
+     "Управление пассажирского транспорта и автомобильных дорог Карагандинской области",
+     "Қарағанды облысының Жолаушылар көлігі және автомобиль жолдары басқармасы", "350000000",
+     "Дороги"),
+    ("body-turkestan-education", "regional_service", "Управление образования Туркестанской области",
+     "Түркістан облысының Білім басқармасы", "610000000", "Образование"),
+]
+# (category, share in %) of incidents not about a body's own field
+CATEGORIES: list[tuple[str, int]] = [
+    ("ЖКХ", 30), ("Дороги", 19), ("Благоустройство", 17), ("Транспорт", 11),
+    ("Здравоохранение", 8), ("Образование", 7), ("Экология", 4), ("Социальная защита", 4),
+]
+# (body group, share of the month's incidents); groups only the registry knows get 5 each
+GROUP_SHARES: dict[str, int] = {"municipal": 76, "regional_service": 12, "ministry": 12}
+MUNICIPAL_LEVELS = ("district", "city", "city_district")
+BAD_SATISFACTION = "удовлетворен"  # a value the contract does not know
+
 GLUE_SUFFIXES = ["дағы", "ға", "ның", "ский", "2026"]
 GLUE_PREFIXES = ["Жаңа", "супер", "нео"]
 LATIN_FIRST = ["aigerim", "dana", "aruzhan", "nurlan", "erlan", "aidos", "madina", "timur",
@@ -122,8 +188,9 @@ def generate(
 ) -> dict:
     """Write `<out_dir>/registry/` and `<out_dir>/inbox/<dataset>/…`; return a summary.
 
-    The summary is `{"out_dir", "registry_dir", "seed", "scale", "period_starts",
-    "datasets": {dataset: {"files": [path relative to the inbox], "rows": int}}}`.
+    The summary is `{"out_dir", "registry_dir", "seed", "scale", "period_starts", "months",
+    "bodies_added", "datasets": {dataset: {"files": [path relative to the inbox], "rows": int}}}`.
+    `datasets` also lists the registry's `expert_scores` (as `../registry/expert_scores.csv`).
     Files of the same names are overwritten; other files in out_dir are left alone.
     """
     if weeks < 1:
@@ -143,16 +210,27 @@ def generate(
     n_mentions = max(1, round(MENTIONS_PER_WEEK_AT_SCALE_1 * scale))
     if n_mentions >= SPECIAL_ID_BASE:
         raise ValueError(f"scale {scale} is too large (at most 49)")
+    months = covered_months(periods)
+    n_incidents = max(MIN_INCIDENTS_PER_MONTH, round(INCIDENTS_PER_MONTH_AT_SCALE_1 * scale))
     datasets: dict[str, dict] = {}
+
+    def add(name: str, files: list[tuple[str, int]]) -> None:
+        entry = datasets.setdefault(name, {"files": [], "rows": 0})
+        for rel, rows in files:
+            entry["files"].append(rel)
+            entry["rows"] += rows
+
     con = duckdb.connect()
     try:
         _setup(con, seed, out_dir / "registry", periods)
+        bodies_added = _add_bodies(con, out_dir / "registry")
         for ps in periods:
             for name, files in _write_week(con, inbox, ps, n_mentions, bad_rows).items():
-                entry = datasets.setdefault(name, {"files": [], "rows": 0})
-                for rel, rows in files:
-                    entry["files"].append(rel)
-                    entry["rows"] += rows
+                add(name, files)
+        _create_incidents(con, months, n_incidents)
+        for month in months:
+            add("incidents", _write_month(con, inbox, month, bad_rows))
+        add("expert_scores", [_write_expert_scores(con, out_dir / "registry", months)])
     finally:
         con.close()
     return {
@@ -161,8 +239,20 @@ def generate(
         "seed": seed,
         "scale": scale,
         "period_starts": [p.isoformat() for p in periods],
+        "months": [m.strftime("%Y-%m") for m in months],
+        "bodies_added": bodies_added,
         "datasets": datasets,
     }
+
+
+def covered_months(periods: list[date]) -> list[date]:
+    """First days of the calendar months that the weeks' days fall in, in order."""
+    first, last = periods[0], periods[-1] + timedelta(days=6)
+    months, m = [], first.replace(day=1)
+    while m <= last:
+        months.append(m)
+        m = (m + timedelta(days=32)).replace(day=1)
+    return months
 
 
 # ---------------------------------------------------------------- set-up
@@ -205,7 +295,8 @@ def _setup(con: duckdb.DuckDBPyConnection, seed: int, registry: Path, periods: l
 def _create_macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
     con.execute(f"""
         -- hash-based pseudo-randomness: deterministic and independent of threads
-        CREATE MACRO rn(a, b, salt, n) AS (hash({seed}, a, b, salt) % n)::BIGINT;
+        -- (n as UBIGINT: a UBIGINT % BIGINT column goes through HUGEINT, 100 times slower)
+        CREATE MACRO rn(a, b, salt, n) AS (hash({seed}, a, b, salt) % n::UBIGINT)::BIGINT;
         CREATE MACRO ru(a, b, salt) AS (hash({seed}, a, b, salt) % 1000000007)::DOUBLE / 1000000007;
         CREATE MACRO to_utc(ts) AS timezone('UTC', timezone('Asia/Almaty', ts));
         -- an Asia/Almaty wall-clock time written in one of the ISO-8601 shapes exports use
@@ -221,8 +312,15 @@ def _create_macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
 def _load_registry(con: duckdb.DuckDBPyConnection, registry: Path) -> None:
     for name in ("entities", "populations", "aliases", "pages", "excluded_sources"):
         path = _lit(str(registry / f"{name}.csv"))
+        # entities keep their file order (_row): the rewritten entities.csv only grows at its end
+        ordered = name == "entities"
+        rename = "RENAME (ordinality AS _row)" if ordered else ""
+        ordinality = "WITH ORDINALITY" if ordered else ""
         con.execute(f"""CREATE TABLE reg_{name} AS
-            SELECT * FROM read_csv({path}, header = true, all_varchar = true)""")
+            SELECT * {rename} FROM read_csv({path}, header = true, all_varchar = true)
+            {ordinality}""")
+    for column in ("name_kk", "parent_id", "body_group", "valid_from", "valid_to"):
+        con.execute(f"ALTER TABLE reg_entities ADD COLUMN IF NOT EXISTS {column} VARCHAR")
 
 
 def _create_constants(con: duckdb.DuckDBPyConnection) -> None:
@@ -237,7 +335,9 @@ def _create_constants(con: duckdb.DuckDBPyConnection) -> None:
         FROM reg_excluded_sources;
         CREATE TABLE non_regions AS
         SELECT entity_id, row_number() OVER (ORDER BY entity_id) - 1 AS k
-        FROM reg_entities WHERE level <> 'region' OR entity_id LIKE '%-%';
+        FROM reg_entities
+        -- bodies (ministries, services) are not places a mention could be about
+        WHERE (level <> 'region' OR entity_id LIKE '%-%') AND level <> 'body';
     """)
 
 
@@ -869,3 +969,308 @@ def _audits_sql(ctx: dict) -> str:
     FROM edged
     ORDER BY cap_ts, platform_page_id, j
     """
+
+
+# ---------------------------------------------------------------- registry additions
+
+
+def _add_bodies(con: duckdb.DuckDBPyConnection, registry: Path) -> int:
+    """Add the responsible bodies (level `body`) the registry lacks; return how many.
+
+    entities.csv is rewritten only when something is added, with the original rows first and
+    in their order (values are the same, quoting may be DuckDB's).
+    """
+    con.execute("""CREATE TABLE body_defs (k INTEGER, entity_id VARCHAR, body_group VARCHAR,
+                   name_ru VARCHAR, name_kk VARCHAR, parent_id VARCHAR, specialty VARCHAR)""")
+    con.executemany("INSERT INTO body_defs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(k, *body) for k, body in enumerate(BODIES)])
+    added = con.execute("""
+        INSERT INTO reg_entities BY NAME
+        SELECT entity_id, 'body' AS level, name_ru, name_kk,
+               -- a registry without the parent region still gets the service, unattached
+               CASE WHEN parent_id IN (SELECT entity_id FROM reg_entities) THEN parent_id END
+                   AS parent_id,
+               body_group, 1000000000 + k AS _row
+        FROM body_defs WHERE entity_id NOT IN (SELECT entity_id FROM reg_entities)
+        """).fetchone()[0]
+    if added:
+        path = _lit(str(registry / "entities.csv"))
+        con.execute(f"""COPY (SELECT * EXCLUDE (_row) FROM reg_entities ORDER BY _row)
+                        TO {path} (FORMAT csv, HEADER true, DELIMITER ',')""")
+    return int(added)
+
+
+def _write_expert_scores(con: duckdb.DuckDBPyConnection, registry: Path, months: list[date]
+                         ) -> tuple[str, int]:
+    """Expert scores (1–10, one decimal) of the years touched, for the `people` rating
+    (regions active that year) and `insta_akims` (instagram akim pages active that year); two
+    units of each are left without a score, as a commission does not score everyone."""
+    path = registry / "expert_scores.csv"
+    years = ", ".join(str(y) for y in sorted({m.year for m in months}))
+    sql = f"""
+    WITH years AS (SELECT unnest([{years}]) AS y),
+    units AS (
+        -- DISTINCT: a renamed region has several lines
+        SELECT DISTINCT y, 'people' AS rating, entity_id AS unit_id
+        FROM years, reg_entities
+        WHERE level = 'region'
+          AND (valid_from IS NULL OR valid_from::DATE <= make_date(y, 12, 31))
+          AND (valid_to IS NULL OR valid_to::DATE >= make_date(y, 1, 1))
+        UNION ALL
+        SELECT DISTINCT y, 'insta_akims', page_id
+        FROM years, reg_pages
+        WHERE platform = 'instagram' AND page_kind = 'akim_personal'
+          AND (active_from IS NULL OR active_from::DATE <= make_date(y, 12, 31))
+          AND (active_to IS NULL OR active_to::DATE >= make_date(y, 1, 1))),
+    ranked AS (
+        SELECT *, row_number() OVER (PARTITION BY y, rating
+                                     ORDER BY rn(y, unit_id, 'omit', 1000000007), unit_id) AS o
+        FROM units)
+    SELECT y AS year, rating, unit_id,
+           printf('%.1f', 1.5 + 8.5 * pow(ru(y, unit_id, 'expert'), 0.6)) AS score
+    FROM ranked WHERE o > 2
+    ORDER BY year, rating, unit_id
+    """
+    rows = con.execute(f"COPY ({sql}) TO {_lit(str(path))} (FORMAT csv, HEADER true)").fetchone()
+    return "../registry/expert_scores.csv", int(rows[0]) if rows else 0
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def _weighted_case(r_sql: str, items: list[tuple[str, int]]) -> str:
+    """SQL CASE picking a word by integer weights (summing to 100) from r_sql in [0, 100)."""
+    whens, cum = [], 0
+    for word, weight in items[:-1]:
+        cum += weight
+        whens.append(f"WHEN {r_sql} < {cum} THEN {_lit(word)}")
+    return f"CASE {' '.join(whens)} ELSE {_lit(items[-1][0])} END"
+
+
+def _create_incidents(con: duckdb.DuckDBPyConnection, months: list[date], n: int) -> None:
+    """Table incidents_all: the true state of every incident of the months (one row each),
+    plus three rows (kind 'bad') that the late file spoils."""
+    ms_list = ", ".join(f"DATE '{m.isoformat()}'" for m in months)
+    municipal = ", ".join(_lit(level) for level in MUNICIPAL_LEVELS)
+    shares = " ".join(f"WHEN {_lit(g)} THEN {w}" for g, w in GROUP_SHARES.items())
+    con.execute(f"""
+        CREATE TABLE inc_months AS
+        SELECT ms, (ms + INTERVAL 1 MONTH)::DATE AS me, year(ms) * 12 + month(ms) - 1 AS mo,
+               date_diff('day', ms, (ms + INTERVAL 1 MONTH)::DATE) AS days
+        FROM (SELECT unnest([{ms_list}]) AS ms);
+        -- municipalities and bodies active in the month, with their latest population
+        CREATE TABLE inc_units AS
+        WITH pop AS (
+            SELECT entity_id, arg_max(population::BIGINT, population_date::DATE) AS pop
+            FROM reg_populations GROUP BY ALL)
+        SELECT m.ms, e.entity_id, e.level, e.parent_id,
+               coalesce(nullif(trim(e.body_group), ''), 'municipal') AS grp, p.pop, d.specialty
+        FROM inc_months m
+        JOIN reg_entities e
+          ON (e.valid_from IS NULL OR e.valid_from::DATE < m.me)
+         AND (e.valid_to IS NULL OR e.valid_to::DATE >= m.ms)
+        LEFT JOIN pop p USING (entity_id)
+        LEFT JOIN body_defs d USING (entity_id)
+        WHERE e.level IN ({municipal}, 'body')
+        -- a renamed unit has several lines: the month's latest one
+        QUALIFY row_number() OVER (PARTITION BY m.ms, e.entity_id
+                                   ORDER BY e.valid_from::DATE DESC NULLS LAST) = 1;
+        CREATE TABLE inc_munis AS
+        SELECT ms, entity_id, parent_id,
+               row_number() OVER (PARTITION BY ms ORDER BY pop DESC NULLS LAST, entity_id) - 1
+                   AS k,
+               row_number() OVER (PARTITION BY ms, parent_id ORDER BY entity_id) - 1 AS kp,
+               count(*) OVER (PARTITION BY ms) AS n_all,
+               count(*) OVER (PARTITION BY ms, parent_id) AS n_kids
+        FROM inc_units WHERE level IN ({municipal});
+        -- Per group, the smallest body gets exactly one incident (below the rated minimum) and
+        -- the next one exactly two; the rest share the bulk, skewed towards the biggest.
+        CREATE TABLE inc_bodies AS
+        WITH g AS (
+            SELECT *, count(*) OVER (PARTITION BY ms, grp) AS n_grp,
+                   row_number() OVER (PARTITION BY ms, grp
+                                      ORDER BY pop NULLS FIRST,
+                                               rn(entity_id, 0, 'role', 1000000007), entity_id)
+                       AS small_rank
+            FROM inc_units),
+        r AS (
+            SELECT *, CASE WHEN n_grp >= 4 AND small_rank = 1 THEN 'one'
+                           WHEN n_grp >= 4 AND small_rank = 2 THEN 'two'
+                           ELSE 'bulk' END AS role
+            FROM g)
+        SELECT r.ms, r.entity_id AS body_id, r.level, r.parent_id, r.grp, r.specialty, r.role,
+               dense_rank() OVER (PARTITION BY r.ms ORDER BY r.grp) - 1 AS gk,
+               row_number() OVER (PARTITION BY r.ms, r.grp, r.role
+                                  ORDER BY r.pop DESC NULLS LAST,
+                                           rn(r.entity_id, 0, 'size', 1000000007), r.entity_id)
+                   - 1 AS k,
+               coalesce(kids.n_kids, 0) AS n_kids
+        FROM r
+        LEFT JOIN (SELECT DISTINCT ms, parent_id, n_kids FROM inc_munis) kids
+          ON kids.ms = r.ms AND kids.parent_id = r.parent_id;
+        CREATE TABLE inc_groups AS
+        WITH g AS (
+            SELECT ms, grp, CASE grp {shares} ELSE 5 END AS w,
+                   count(*) FILTER (WHERE role = 'bulk') AS nb
+            FROM inc_bodies GROUP BY ALL)
+        SELECT *, sum(w) OVER (PARTITION BY ms ORDER BY grp) AS cum_hi,
+               sum(w) OVER (PARTITION BY ms) AS total
+        FROM g;
+        -- one slot per unit of weight, so a draw finds its group by an equality join
+        CREATE TABLE inc_group_slots AS
+        SELECT g.ms, s.r, g.grp, g.nb, g.total
+        FROM inc_groups g JOIN range(10000) s(r) ON s.r >= g.cum_hi - g.w AND s.r < g.cum_hi;
+    """)
+    con.execute(f"CREATE TABLE incidents_all AS {_incidents_sql(n, municipal)}")
+
+
+def _incidents_sql(n: int, municipal: str) -> str:
+    late, bad = LATE_EVERY, INCIDENT_BAD_BASE
+    category = _weighted_case("rn(mo, i, 'cat', 100)", CATEGORIES)
+    return f"""
+    WITH months AS (
+        SELECT m.*, coalesce((SELECT max(n_all) FROM inc_munis u WHERE u.ms = m.ms), 0)
+                        AS n_munis,
+               (SELECT max(total) FROM inc_groups g WHERE g.ms = m.ms) AS total
+        FROM inc_months m),
+    draws AS (
+        SELECT m.*, t.i, CASE WHEN t.i >= {bad} THEN 'bad' ELSE 'bulk' END AS kind
+        FROM months m,
+             (SELECT range AS i FROM range({n})
+              UNION ALL SELECT range FROM range({bad}, {bad + 3})) t),
+    grouped AS (
+        SELECT d.* EXCLUDE (total), g.grp, g.nb
+        FROM draws d JOIN inc_group_slots g
+          ON g.ms = d.ms AND g.r = rn(d.mo, d.i, 'grp', d.total)),
+    bulk AS (
+        SELECT g.* EXCLUDE (nb), 0 AS j, b.body_id, b.level, b.parent_id, b.specialty, b.n_kids
+        FROM grouped g JOIN inc_bodies b
+          ON b.ms = g.ms AND b.grp = g.grp AND b.role = 'bulk'
+         AND b.k = floor(g.nb * pow(ru(g.mo, g.i, 'body'), 2.2))::BIGINT),
+    spec AS (
+        SELECT m.* EXCLUDE (total),
+               {INCIDENT_SPECIAL_BASE} + b.gk * 10 + CASE b.role WHEN 'one' THEN 0
+                                                         ELSE 1 + t.j END AS i,
+               b.role AS kind, b.grp, t.j, b.body_id, b.level, b.parent_id, b.specialty, b.n_kids
+        FROM months m JOIN inc_bodies b ON b.ms = m.ms AND b.role IN ('one', 'two')
+        JOIN range(2) t(j) ON t.j < CASE b.role WHEN 'one' THEN 1 ELSE 2 END),
+    drawn AS (SELECT * FROM bulk UNION ALL BY NAME SELECT * FROM spec),
+    timed AS (
+        SELECT d.*,
+               'INC-' || strftime(d.ms, '%Y%m') || '-' || lpad(d.i::VARCHAR, 8, '0')
+                   AS incident_id,
+               -- the exactly-two body: the month's first and last second, Almaty time
+               CASE WHEN d.kind = 'two' AND d.j = 0 THEN d.ms::TIMESTAMP
+                    WHEN d.kind = 'two' THEN d.me::TIMESTAMP - INTERVAL 1 SECOND
+                    ELSE d.ms::TIMESTAMP + to_seconds(86400 * rn(d.mo, d.i, 'day', d.days)
+                         + CASE WHEN rn(d.mo, d.i, 'night', 100) < 12
+                                THEN rn(d.mo, d.i, 'sod', 86400)
+                                ELSE 8 * 3600 + rn(d.mo, d.i, 'sod', 14 * 3600) END) END
+                   AS detected,
+               d.kind = 'bulk' AND d.i % {late} = 7 AS late,
+               -- late-corrected, edge and bad rows always have a response
+               (d.kind = 'bulk' AND (d.i % {late} = 7 OR d.i IN (3, 4))) OR d.kind = 'bad'
+                   OR rn(d.mo, d.i, 'noresp', 1000)
+                      >= 50 + floor(150 * ru(d.body_id, 0, 'slack')) AS responded,
+               -- the 8-hour deadline: exactly 8:00:00 is in time, 8:00:01 overdue
+               CASE WHEN d.kind = 'bulk' AND d.i = 3 THEN 8 * 3600
+                    WHEN d.kind = 'bulk' AND d.i = 4 THEN 8 * 3600 + 1
+                    ELSE 60 + floor(pow(ru(d.mo, d.i, 'delay'), 2.5) * 3600
+                                    * (2 + 28 * pow(ru(d.body_id, 0, 'speed'), 1.5)))::BIGINT
+                    END AS delay_s,
+               mk.entity_id AS kid_muni, mg.entity_id AS any_muni
+        FROM drawn d
+        LEFT JOIN inc_munis mk
+          ON mk.ms = d.ms AND mk.parent_id = d.parent_id
+         AND mk.kp = rn(d.mo, d.i, 'kid', greatest(d.n_kids, 1))
+        LEFT JOIN inc_munis mg
+          ON mg.ms = d.ms AND mg.k = floor(d.n_munis * pow(ru(d.mo, d.i, 'muni'), 1.8))::BIGINT),
+    answered AS (
+        SELECT *,
+               CASE WHEN responded THEN detected + to_seconds(delay_s) END AS first_response,
+               responded AND rn(mo, i, 'res', 100) < 55 + floor(35 * ru(body_id, 0, 'fix'))
+                   AS resolved,
+               CASE WHEN rn(mo, i, 'nopf', 100) < 4 THEN NULL
+                    ELSE {PLATFORM_CASE.format(r="rn(mo, i, 'platform', 100)")} END AS platform
+        FROM timed)
+    SELECT ms, kind, i, late, incident_id, detected, body_id, platform,
+           CASE WHEN platform IS NULL OR rn(mo, i, 'nourl', 100) < 8 THEN NULL
+                ELSE CASE platform
+                    WHEN 'instagram' THEN 'https://instagram.com/p/C'
+                                          || upper(substr(md5(incident_id), 1, 10))
+                    WHEN 'telegram' THEN 'https://t.me/chat_kz_' || rn(mo, i, 'chat', 500)::VARCHAR
+                                         || '/' || (1 + i % 100000)::VARCHAR
+                    WHEN 'facebook' THEN 'https://www.facebook.com/permalink.php?story_fbid='
+                                         || (100000000000000 + rn(mo, i, 'fb', 900000000000000))
+                                            ::VARCHAR
+                    WHEN 'vk' THEN 'https://vk.com/wall-'
+                                   || (100000000 + rn(mo, i, 'vk', 90000000))::VARCHAR
+                                   || '_' || (1 + i % 100000)::VARCHAR
+                    WHEN 'ok' THEN 'https://ok.ru/group/'
+                                   || (70000050000000 + rn(mo, i, 'ok', 100000))::VARCHAR
+                                   || '/topic/' || (150000000000000 + i)::VARCHAR
+                    WHEN 'x' THEN 'https://x.com/i/status/'
+                                  || (1850000000000000000 + rn(mo, i, 'x', 100000000000000000))
+                                     ::VARCHAR
+                    ELSE 'https://www.youtube.com/watch?v=' || substr(md5(incident_id), 1, 11)
+                    END END AS url,
+           CASE WHEN specialty IS NOT NULL AND rn(mo, i, 'own', 100) < 70 THEN specialty
+                ELSE {category} END AS category,
+           CASE WHEN rn(mo, i, 'nomuni', 100) < 5 THEN NULL
+                WHEN grp = 'municipal' AND level IN ({municipal}) THEN body_id
+                WHEN n_kids > 0 THEN kid_muni
+                ELSE any_muni END AS municipality_id,
+           first_response,
+           CASE WHEN resolved
+                THEN first_response + to_seconds(1800 + floor(pow(ru(mo, i, 'fixt'), 2)
+                                                             * 7 * 86400)::BIGINT) END
+               AS resolved_at,
+           CASE WHEN responded AND rn(mo, i, 'noaq', 100) >= 20
+                THEN least(5, 1 + floor(5 * (0.55 * ru(body_id, 0, 'qual')
+                                             + 0.45 * ru(mo, i, 'aq'))))::INTEGER END
+               AS answer_quality,
+           CASE WHEN resolved THEN
+                    CASE WHEN rn(mo, i, 'nofb', 100) < 30 THEN NULL
+                         WHEN ru(mo, i, 'happy') < 0.4 + 0.55 * ru(body_id, 0, 'happy')
+                             THEN 'satisfied'
+                         ELSE 'unsatisfied' END
+                -- feedback on an unresolved incident: not part of the satisfied share
+                WHEN responded AND rn(mo, i, 'openfb', 100) < 5 THEN 'unsatisfied' END
+               AS satisfaction
+    FROM answered
+    """
+
+
+def _write_month(con: duckdb.DuckDBPyConnection, inbox: Path, month: date, bad_rows: bool
+                 ) -> list[tuple[str, int]]:
+    """The month's export (late-corrected incidents still unanswered) and the late file (their
+    answered copies, then the rows to quarantine)."""
+    tag, ms, fmt = month.strftime("%Y-%m"), f"DATE '{month.isoformat()}'", _lit(TS_FORMAT)
+    main = f"""
+    SELECT incident_id, strftime(detected, {fmt}) AS detected_at, body_id, platform, url,
+           category, municipality_id,
+           CASE WHEN NOT late THEN strftime(first_response, {fmt}) END AS first_response_at,
+           CASE WHEN NOT late THEN strftime(resolved_at, {fmt}) END AS resolved_at,
+           CASE WHEN NOT late THEN answer_quality END AS answer_quality,
+           CASE WHEN NOT late THEN satisfaction END AS satisfaction
+    FROM incidents_all WHERE ms = {ms} AND kind <> 'bad'
+    ORDER BY detected, incident_id
+    """
+    bad_no = f"i - {INCIDENT_BAD_BASE}"
+    late = f"""
+    SELECT incident_id, strftime(detected, {fmt}) AS detected_at,
+           CASE WHEN kind = 'bad' AND {bad_no} = 2 THEN 'unknown-body' ELSE body_id END
+               AS body_id,
+           platform, url, category, municipality_id,
+           strftime(first_response, {fmt}) AS first_response_at,
+           strftime(resolved_at, {fmt}) AS resolved_at,
+           CASE WHEN kind = 'bad' AND {bad_no} = 0 THEN '7' ELSE answer_quality::VARCHAR END
+               AS answer_quality,
+           CASE WHEN kind = 'bad' AND {bad_no} = 1 THEN {_lit(BAD_SATISFACTION)}
+                ELSE satisfaction END AS satisfaction
+    FROM incidents_all
+    WHERE ms = {ms} AND (late OR (kind = 'bad' AND {str(bad_rows).lower()}))
+    ORDER BY kind = 'bad', detected, incident_id
+    """
+    return [_copy(con, inbox, f"incidents/{tag}_incidents.csv", main, "csv"),
+            _copy(con, inbox, f"incidents/{tag}_incidents_late.csv", late, "csv")]

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from ingestion import generate as gen
+from ingestion.landing import land_inbox
+from ingestion.registry import load_registry
+from ingestion.warehouse import connect
 
 SCALE = 0.0002  # ~4,000 mentions a week: fast, yet every special case is present
+NOVEMBER = date(2026, 11, 1)
+MUNICIPAL_LEVELS = ("district", "city", "city_district")
 
 
 def digests(root: Path) -> dict[str, str]:
@@ -49,6 +54,20 @@ def con(run: tuple[Path, dict]) -> duckdb.DuckDBPyConnection:
         UNION ALL
         SELECT platform, platform_page_id, post_id
         FROM read_json('{inbox}/page_posts/*.json', format = 'array');
+        CREATE TABLE expert_scores AS
+        SELECT * FROM read_csv('{reg}/expert_scores.csv', all_varchar = true);
+        -- incidents as exported (files in name order, lines in file order)
+        CREATE TABLE incident_rows AS
+        SELECT *, parse_filename(filename) AS file,
+               row_number() OVER (ORDER BY filename) AS seq
+        FROM read_csv('{inbox}/incidents/*.csv', all_varchar = true, filename = true);
+        -- the latest copy of each incident, planted bad rows left out, with the body's group
+        CREATE TABLE incidents AS
+        SELECT i.*, e.level AS body_level, coalesce(e.body_group, 'municipal') AS body_group,
+               i.detected_at::TIMESTAMP AS detected, i.first_response_at::TIMESTAMP AS responded
+        FROM incident_rows i LEFT JOIN entities e ON e.entity_id = i.body_id
+        WHERE i.incident_id NOT LIKE '%-95______'
+        QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY seq DESC) = 1;
     """)
     return con
 
@@ -56,8 +75,14 @@ def con(run: tuple[Path, dict]) -> duckdb.DuckDBPyConnection:
 def test_summary_and_layout(run: tuple[Path, dict]) -> None:
     out, summary = run
     assert summary["period_starts"] == ["2026-11-06", "2026-11-13"]
+    assert summary["months"] == ["2026-11"]
+    assert summary["bodies_added"] == len(gen.BODIES)
     assert set(summary["datasets"]) == {
-        "mentions", "page_snapshots", "page_posts", "post_interactions", "follower_audits"}
+        "mentions", "page_snapshots", "page_posts", "post_interactions", "follower_audits",
+        "incidents", "expert_scores"}
+    assert summary["datasets"]["incidents"]["files"] == [
+        "incidents/2026-11_incidents.csv", "incidents/2026-11_incidents_late.csv"]
+    assert summary["datasets"]["expert_scores"]["files"] == ["../registry/expert_scores.csv"]
     for name, entry in summary["datasets"].items():
         assert entry["rows"] > 0, name
         assert entry["files"] == sorted(entry["files"]), "byte order must be time order"
@@ -80,6 +105,9 @@ def test_other_seed_other_bytes(run: tuple[Path, dict], tmp_path: Path) -> None:
     theirs, ours = digests(tmp_path / "inbox"), digests(out / "inbox")
     assert theirs.keys() == ours.keys()
     assert all(theirs[k] != ours[k] for k in ours)
+    theirs, ours = digests(tmp_path / "registry"), digests(out / "registry")
+    assert theirs["expert_scores.csv"] != ours["expert_scores.csv"]
+    assert theirs["entities.csv"] == ours["entities.csv"]  # the bodies are fixed, not random
 
 
 def test_files_readable_with_summary_counts(run: tuple[Path, dict]) -> None:
@@ -186,3 +214,202 @@ def test_generic_texts_name_no_place(con: duckdb.DuckDBPyConnection) -> None:
         for text in gen.TEMPLATES[("generic", lang)]:
             words = set(re.findall(r"[\w-]+", text.lower().replace("ё", "е")))
             assert not [n for n in names if n in words], text
+
+
+# ---------------------------------------------------------------- incidents and annual inputs
+
+
+def test_covered_months() -> None:
+    assert gen.covered_months([date(2026, 11, 6), date(2026, 11, 13)]) == [NOVEMBER]
+    # a week from Friday 2025-12-26 reaches 2026-01-01
+    assert gen.covered_months([date(2025, 12, 26)]) == [date(2025, 12, 1), date(2026, 1, 1)]
+
+
+def test_incidents_cover_whole_months(con: duckdb.DuckDBPyConnection) -> None:
+    """Weeks of 6..19 November give incidents of all of November, Almaty wall-clock time."""
+    first, last, days, shapes = con.execute("""
+        SELECT min(detected), max(detected), count(DISTINCT detected::DATE),
+               count(*) FILTER (WHERE NOT regexp_matches(
+                   detected_at, '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d$'))
+        FROM incidents""").fetchone()
+    assert (first, last) == (datetime(2026, 11, 1), datetime(2026, 11, 30, 23, 59, 59))
+    assert days >= 27  # ~200 incidents over 30 days: nearly every day has some
+    assert shapes == 0, "timestamps are ISO-8601 without an offset"
+
+
+def test_incidents_of_a_month_do_not_depend_on_the_weeks(
+    run: tuple[Path, dict], tmp_path: Path
+) -> None:
+    out, _ = run
+    summary = gen.generate(tmp_path, weeks=1, scale=SCALE,
+                           first_period_start=date(2026, 10, 30))  # 30 Oct .. 5 Nov
+    assert summary["months"] == ["2026-10", "2026-11"]
+    assert summary["datasets"]["incidents"]["files"] == [
+        "incidents/2026-10_incidents.csv", "incidents/2026-10_incidents_late.csv",
+        "incidents/2026-11_incidents.csv", "incidents/2026-11_incidents_late.csv"]
+    ours = digests(out / "inbox" / "incidents")
+    theirs = digests(tmp_path / "inbox" / "incidents")
+    assert {k: v for k, v in theirs.items() if k.startswith("2026-11")} == ours
+    con = duckdb.connect()
+    october = con.execute(f"""
+        SELECT min(detected_at), max(detected_at)
+        FROM read_csv('{tmp_path}/inbox/incidents/2026-10_incidents.csv', all_varchar = true)
+        """).fetchone()
+    assert october == ("2026-10-01T00:00:00", "2026-10-31T23:59:59")
+
+
+def test_default_scale_has_the_tested_incident_volume(run: tuple[Path, dict]) -> None:
+    """Incidents have a floor, so the test scale gives the default scale's incidents."""
+    _, summary = run
+    assert round(gen.INCIDENTS_PER_MONTH_AT_SCALE_1 * 0.001) <= gen.MIN_INCIDENTS_PER_MONTH
+    assert round(gen.INCIDENTS_PER_MONTH_AT_SCALE_1 * SCALE) <= gen.MIN_INCIDENTS_PER_MONTH
+    assert 200 <= summary["datasets"]["incidents"]["rows"] <= 260
+
+
+def test_body_group_mix(con: duckdb.DuckDBPyConnection) -> None:
+    """Every group has bodies that get rated (>= 2 incidents) and one that does not (1)."""
+    rows = con.execute("""
+        WITH per_body AS (
+            SELECT body_group, body_id, count(*) AS n FROM incidents
+            WHERE body_id <> 'unknown-body' GROUP BY ALL)
+        SELECT body_group, count(*) FILTER (WHERE n >= 2), count(*) FILTER (WHERE n = 1),
+               count(*) FILTER (WHERE n = 2), max(n)
+        FROM per_body GROUP BY ALL""").fetchall()
+    groups = {g: (rated, single, two, top) for g, rated, single, two, top in rows}
+    assert set(groups) == {"municipal", "regional_service", "ministry"}
+    for group, (rated, single, two, top) in groups.items():
+        assert rated >= 3 and single >= 1 and two >= 1, group
+        assert top >= 4, f"{group}: volume is skewed towards some bodies"
+    # one body per group has exactly its month's first and last second
+    edges = con.execute("""
+        SELECT body_group, list(detected ORDER BY detected) FROM incidents
+        GROUP BY body_group, body_id HAVING count(*) = 2
+           AND min(detected) = TIMESTAMP '2026-11-01 00:00:00'""").fetchall()
+    assert sorted(g for g, _ in edges) == ["ministry", "municipal", "regional_service"]
+    assert all(ts[1] == datetime(2026, 11, 30, 23, 59, 59) for _, ts in edges)
+
+
+def test_incident_bodies_and_municipalities_are_registry_entities(
+    con: duckdb.DuckDBPyConnection, run: tuple[Path, dict]
+) -> None:
+    out, _ = run
+    levels = dict(con.execute("""
+        SELECT coalesce(body_level, 'missing'), count(*) FROM incidents GROUP BY ALL""").fetchall())
+    assert set(levels) == {*MUNICIPAL_LEVELS, "body"}
+    munis = con.execute("""
+        SELECT count(*) FILTER (WHERE e.level IN ('district', 'city', 'city_district')),
+               count(*) FILTER (WHERE e.entity_id IS NULL)
+        FROM incidents i LEFT JOIN entities e ON e.entity_id = i.municipality_id
+        WHERE i.municipality_id IS NOT NULL""").fetchone()
+    assert munis[0] > 0 and munis[1] == 0
+    bodies = con.execute("""
+        SELECT entity_id, body_group, name_ru, parent_id FROM entities WHERE level = 'body'
+        ORDER BY entity_id""").fetchall()
+    assert {g for _, g, _, _ in bodies} == {"ministry", "regional_service"}
+    assert all(re.search("[а-яА-Я]", name) for _, _, name, _ in bodies)
+    # the source registry is kept, row for row, before the added bodies
+    source = duckdb.connect().execute(f"""
+        SELECT * FROM read_csv('{gen.DEFAULT_REGISTRY}/entities.csv', all_varchar = true)
+        """).fetchall()
+    written = duckdb.connect().execute(f"""
+        SELECT * FROM read_csv('{out}/registry/entities.csv', all_varchar = true)
+        """).fetchall()
+    assert written[:len(source)] == source
+    assert len(written) == len(source) + len(gen.BODIES)
+
+
+def test_incident_mix(con: duckdb.DuckDBPyConnection) -> None:
+    mix = dict(zip(
+        ["no_response", "overdue", "in_time", "satisfied", "unsatisfied", "no_feedback",
+         "no_quality", "quality", "unresolved_feedback", "edge_in_time", "edge_overdue"],
+        con.execute("""
+        SELECT count(*) FILTER (WHERE responded IS NULL),
+               count(*) FILTER (WHERE responded > detected + INTERVAL 8 HOUR),
+               count(*) FILTER (WHERE responded <= detected + INTERVAL 8 HOUR),
+               count(*) FILTER (WHERE resolved_at IS NOT NULL AND satisfaction = 'satisfied'),
+               count(*) FILTER (WHERE resolved_at IS NOT NULL AND satisfaction = 'unsatisfied'),
+               count(*) FILTER (WHERE resolved_at IS NOT NULL AND satisfaction IS NULL),
+               count(*) FILTER (WHERE responded IS NOT NULL AND answer_quality IS NULL),
+               count(DISTINCT answer_quality),
+               count(*) FILTER (WHERE resolved_at IS NULL AND satisfaction IS NOT NULL),
+               count(*) FILTER (WHERE responded = detected + INTERVAL 8 HOUR),
+               count(*) FILTER (WHERE responded = detected + INTERVAL 8 HOUR + INTERVAL 1 SECOND)
+        FROM incidents""").fetchone(), strict=True))
+    for name, n in mix.items():
+        assert n >= 1, name
+    assert mix["quality"] == 5
+    assert mix["no_response"] + mix["overdue"] < mix["in_time"]
+    categories = {c for (c,) in con.execute("SELECT DISTINCT category FROM incidents").fetchall()}
+    assert {"ЖКХ", "Дороги", "Благоустройство", "Транспорт", "Здравоохранение",
+            "Образование"} <= categories
+    assert all(re.fullmatch(r"[А-Яа-яЁё ]+", c) for c in categories)
+    ordered = con.execute("""
+        SELECT count(*) FROM (SELECT file, detected_at, lag(detected_at) OVER (
+                                  PARTITION BY file ORDER BY seq) AS prev
+                              FROM incident_rows WHERE file NOT LIKE '%late%')
+        WHERE prev > detected_at""").fetchone()[0]
+    assert ordered == 0, "the monthly export is in detection order"
+
+
+def test_late_corrections_add_a_response(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute("""
+        SELECT a.incident_id, a.first_response_at, b.first_response_at, a.detected_at,
+               b.detected_at, a.body_id, b.body_id
+        FROM incident_rows a JOIN incident_rows b USING (incident_id)
+        WHERE a.file = '2026-11_incidents.csv' AND b.file = '2026-11_incidents_late.csv'
+        """).fetchall()
+    assert len(rows) >= 3
+    for _, before, after, det_a, det_b, body_a, body_b in rows:
+        assert before is None and after is not None
+        assert (det_a, body_a) == (det_b, body_b)
+
+
+def test_planted_bad_incident_rows(con: duckdb.DuckDBPyConnection) -> None:
+    bad = con.execute("""
+        SELECT count(*) FILTER (WHERE answer_quality = '7'),
+               count(*) FILTER (WHERE satisfaction NOT IN ('satisfied', 'unsatisfied')),
+               count(*) FILTER (WHERE body_id = 'unknown-body'),
+               count(*) FILTER (WHERE body_id NOT IN (SELECT entity_id FROM entities)),
+               count(*) FILTER (WHERE file NOT LIKE '%_late.csv' AND (answer_quality = '7'
+                                OR body_id NOT IN (SELECT entity_id FROM entities)))
+        FROM incident_rows""").fetchone()
+    assert bad == (1, 1, 1, 1, 0)
+
+
+def test_expert_scores(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute("SELECT year, rating, unit_id, score FROM expert_scores").fetchall()
+    assert {(y, r) for y, r, _, _ in rows} == {("2026", "people"), ("2026", "insta_akims")}
+    assert all(re.fullmatch(r"\d{1,2}\.\d", s) and 1 <= float(s) <= 10 for *_, s in rows)
+    assert len({(y, r, u) for y, r, u, _ in rows}) == len(rows)
+    units = dict(con.execute("""
+        SELECT 'people', list(DISTINCT entity_id) FROM entities
+        WHERE level = 'region' AND (valid_from IS NULL OR valid_from::DATE <= DATE '2026-12-31')
+          AND (valid_to IS NULL OR valid_to::DATE >= DATE '2026-01-01')
+        UNION ALL
+        SELECT 'insta_akims', list(page_id) FROM pages
+        WHERE platform = 'instagram' AND page_kind = 'akim_personal'
+          AND (active_from IS NULL OR active_from::DATE <= DATE '2026-12-31')
+          AND (active_to IS NULL OR active_to::DATE >= DATE '2026-01-01')""").fetchall())
+    for rating, expected in units.items():
+        scored = {u for _, r, u, _ in rows if r == rating}
+        assert scored <= set(expected), rating
+        assert len(scored) == len(expected) - 2, f"{rating}: a couple of units have no score"
+
+
+def test_generated_registry_and_inbox_land(run: tuple[Path, dict], tmp_path: Path) -> None:
+    out, summary = run
+    with connect(tmp_path / "w.duckdb") as con:
+        counts = load_registry(con, out / "registry")
+        assert counts["expert_scores"] == summary["datasets"]["expert_scores"]["rows"]
+        assert con.execute(
+            "SELECT count(*) FROM registry.entities WHERE level = 'body'").fetchone()[0] == len(
+            gen.BODIES)
+        report = land_inbox(con, out / "inbox", "r1")
+        assert report.unknown_paths == []
+        assert report.rows_loaded["incidents"] > 200
+        reasons = [r for (r,) in con.execute("""
+            SELECT reason FROM ops.quarantine WHERE run_id = 'r1' AND file LIKE 'incidents/%'
+            """).fetchall()]
+    # the unknown body may be quarantined too (a landing check): not asserted here
+    assert any("answer_quality" in r and "7" in r for r in reasons)
+    assert any("satisfaction" in r and gen.BAD_SATISFACTION in r for r in reasons)
