@@ -7,9 +7,13 @@ pandas frames and GX validates those with the suites of `govpulse.validation_sui
   `sample_rows` rows of the run (`USING SAMPLE reservoir(N ROWS) REPEATABLE (42)`), and one row
   of aggregates DuckDB computes over *all* rows of the run (null / unknown-enum / out-of-range /
   duplicate-key counts). GX never sees more than `sample_rows` rows of a table.
-* candidate ratings: the table's schema, its rows of the period (one per unit), and one row per
-  unit of "active registry units ∪ candidate units" with `missing` / `unexpected` /
-  `penalty_mismatch` flags (DuckDB aggregates; the weights come from `govpulse.methodology`).
+* candidate ratings of a run kind (weekly: the four weekly ratings; monthly: the incident
+  rating; annual: the year's table): the table's schema, its rows of the period (one per unit,
+  or per (group, unit) of a grouped rating), and one row per unit of "expected units ∪
+  candidate units" with `missing` / `unexpected` / `penalty_mismatch` / `period_mismatch` flags
+  (DuckDB aggregates; the weights come from `govpulse.methodology`). Expected units follow the
+  rating's rule: registry units active in the week, bodies active in the month with enough
+  incidents, units of the year's published weeks.
 
 The warehouse is opened read-only, only while the frames are computed; `record()` opens it
 read-write, separately, to append the results to `ops.validations`.
@@ -24,7 +28,7 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +46,10 @@ OBSERVED_MAX_CHARS = 1000
 SKIPPED = "suite_skipped"  # pseudo-expectation: raw dataset without rows in the run
 TABLE_EXISTS = "table_exists"  # pseudo-expectation: candidate table missing
 QUERY_FAILED = "query_failed"  # pseudo-expectation: DuckDB could not compute a frame
+WEIGHTS_CONFIGURED = "weights_configured"  # pseudo-expectation: the rating has no weights
 
-# rows of a frame are identified by these columns in the observed values
+# rows of a frame are identified by these columns in the observed values (a job may override
+# them: grouped ratings add their group column)
 _INDEX_COLUMNS = {
     vs.COLUMN_TYPES: ("column_name",),
     vs.SAMPLE: ("_file", "_line"),
@@ -143,11 +149,16 @@ def _completeness_job(con: duckdb.DuckDBPyConnection, run_id: str) -> _Job:
     )
 
 
-def validate_candidates(warehouse: Path, run_id: str, period_start: date) -> ValidationReport:
-    """Validate the candidate ratings of the period before they are appended to the marts."""
+def validate_candidates(
+    warehouse: Path, run_id: str, period_start: date, kind: str = "weekly"
+) -> ValidationReport:
+    """Validate the candidate ratings of a run of `kind` (weekly | monthly | annual, as in
+    ops.runs.kind) for the period starting `period_start`, before they are appended to the
+    marts."""
+    ratings = vs.ratings_of(kind)  # ValueError for an unknown kind, before opening anything
     jobs: list[_Job] = []
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        for rating in vs.RATINGS.values():
+        for rating in ratings:
             jobs.append(
                 _guarded(rating.suite, lambda r=rating: _candidate_job(con, r, period_start))
             )
@@ -214,6 +225,7 @@ class _Job:
     frames: dict[str, _Frame] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     results: list[ExpectationResult] = field(default_factory=list)
+    index: dict[str, tuple[str, ...]] = field(default_factory=dict)  # frame -> index columns
 
 
 def _guarded(suite: str, build: Callable[[], _Job]) -> _Job:
@@ -353,79 +365,214 @@ def _active_units_sql(rating: vs.Rating) -> str:
     )
 
 
+def _expected_units_sql(rating: vs.Rating) -> tuple[str, dict[str, Any]]:
+    """SQL of the (unit_group, unit_id) the candidate of the period must hold (NULL unit_group
+    for an ungrouped rating), and the parameters it needs beyond $period_start / $period_end."""
+    if rating.unit_rule == vs.REGISTRY_UNITS:
+        params: dict[str, Any] = {}
+        if rating.entity_level is not None:
+            params["entity_level"] = rating.entity_level
+        else:
+            params["page_kind"] = rating.page_kind
+            if rating.page_platform:
+                params["page_platform"] = rating.page_platform
+        return f"SELECT NULL AS unit_group, unit_id FROM ({_active_units_sql(rating)})", params
+    if rating.unit_rule == vs.INCIDENT_BODIES:
+        parameters = methodology.parameters()
+        return _incident_bodies_sql(), {
+            "incident_min_count": int(parameters.get("incident_min_count", 2)),
+            "timezone": parameters.get("timezone", "Asia/Almaty"),
+        }
+    if rating.unit_rule == vs.WEEKLY_MART_UNITS:
+        return _weekly_mart_units_sql(), {}
+    raise ValueError(f"{rating.suite}: unknown unit rule {rating.unit_rule!r}")
+
+
+def _incident_bodies_sql() -> str:
+    """Bodies of the monthly incident rating (METHODOLOGY §5): registry entities active in the
+    month that received at least $incident_min_count incidents of the month, in their group."""
+    # registry.entities may list an entity on several lines (name history): DISTINCT entity_id.
+    # The month is filtered again in local time, so the check holds even if the intermediate
+    # table ever keeps more than one month.
+    return """
+        WITH month AS (
+            SELECT body_id, coalesce(nullif(trim(body_group), ''), 'municipal') AS body_group,
+                   incident_id
+            FROM intermediate.int_incidents_month
+            WHERE timezone($timezone, detected_at) >= $period_start::TIMESTAMP
+              AND timezone($timezone, detected_at) < $period_end::TIMESTAMP
+        ),
+        enough AS (
+            SELECT body_id FROM month GROUP BY body_id
+            HAVING count(DISTINCT incident_id) >= $incident_min_count
+        ),
+        active AS (
+            SELECT DISTINCT entity_id FROM registry.entities
+            WHERE (valid_from IS NULL OR valid_from < $period_end)
+              AND (valid_to IS NULL OR valid_to >= $period_start)
+        )
+        SELECT DISTINCT m.body_group AS unit_group, m.body_id AS unit_id
+        FROM month m
+        WHERE m.body_id IN (SELECT body_id FROM enough)
+          AND m.body_id IN (SELECT entity_id FROM active)
+    """
+
+
+def _weekly_mart_units_sql() -> str:
+    """Units of the annual table (METHODOLOGY §7): every (rating, unit) of a published week of
+    the year (latest revisions: the weekly marts' current views)."""
+    return " UNION ".join(
+        f"SELECT '{key}' AS unit_group, unit_id FROM marts.rating_{key}_weekly_current "
+        "WHERE period_start >= $period_start AND period_start < $period_end"
+        for key in vs.WEEKLY_RATINGS
+    )
+
+
 def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_start: date) -> _Job:
     suite = rating.suite
     types = _table_types(con, rating.table)
     if types is None:
-        return _Job(
+        return _failed(
             suite,
-            results=[
-                ExpectationResult(
-                    suite,
-                    TABLE_EXISTS,
-                    None,
-                    False,
-                    f"candidate table {rating.table} does not exist",
-                    json.dumps({"table": rating.table}),
-                )
-            ],
+            TABLE_EXISTS,
+            f"candidate table {rating.table} does not exist",
+            {"table": rating.table},
         )
-    period_end = period_start + timedelta(days=7)
+    # a rating without configured weights cannot be checked (nor computed by dbt)
+    weights = methodology.parameters().get("weights", {}).get(rating.key)
+    if not weights:
+        return _failed(
+            suite,
+            WEIGHTS_CONFIGURED,
+            f"no weights for rating {rating.key!r} in dbt_project.yml vars.methodology.weights",
+            {"rating": rating.key},
+        )
+    interval = vs.PERIOD_INTERVALS[rating.period]
+    # DuckDB's date arithmetic, the same the dbt models and the period_mismatch flag use
+    period_end = con.execute(f"SELECT (?::DATE + {interval})::DATE", [period_start]).fetchone()[0]
+
+    def col(name: str) -> str:
+        # a column the table lacks is NULL here (the schema frame reports it)
+        return _ident(name) if name in types else "NULL"
+
+    group = f"{col(rating.group)}::VARCHAR" if rating.group else "NULL::VARCHAR"
+    order = ", ".join(_ident(c) for c in rating.unit_key if c in types) or "1"
     rows = con.execute(
-        f"SELECT * FROM {rating.table} WHERE period_start = ? ORDER BY unit_id", [period_start]
+        f"SELECT * FROM {rating.table} WHERE period_start = ? ORDER BY {order}", [period_start]
     ).df()
 
-    params: dict[str, Any] = {"period_start": period_start, "period_end": period_end}
+    expected_sql, params = _expected_units_sql(rating)
+    params |= {"period_start": period_start, "period_end": period_end}
     terms = []
-    for i, (indicator, weight) in enumerate(methodology.weights(rating.key).items()):
+    for i, (indicator, weight) in enumerate(weights.items()):
         place = f"place_{indicator}"
-        if place in types:
-            terms.append(f"TRY_CAST({_ident(place)} AS DOUBLE) * $w{i}")
-            params[f"w{i}"] = float(weight)
-        else:
+        if place not in types:
             terms.append("NULL")
+            continue
+        term = f"TRY_CAST({_ident(place)} AS DOUBLE) * $w{i}"
+        if indicator in rating.optional_places:
+            term = f"coalesce({term}, 0)"  # no place (no values in the group) adds nothing
+        terms.append(term)
+        params[f"w{i}"] = float(weight)
     expected = " + ".join(terms) or "NULL"
     penalty = "TRY_CAST(penalty_points AS DOUBLE)" if "penalty_points" in types else "NULL"
-    days = "datediff('day', period_start, period_end)" if "period_end" in types else "NULL"
-    if rating.entity_level is not None:
-        params["entity_level"] = rating.entity_level
-    else:
-        params["page_kind"] = rating.page_kind
-        if rating.page_platform:
-            params["page_platform"] = rating.page_platform
+
+    # period_end = period_start + 1 period; a month / year also starts on its first day
+    aligned = ""
+    if rating.period != "week":
+        aligned = f" AND period_start = date_trunc('{rating.period}', period_start)::DATE"
+    period_flag = (
+        f"CASE WHEN TRY_CAST(period_end AS DATE) = (period_start + {interval})::DATE{aligned} "
+        "THEN 0 ELSE 1 END"
+    )
+
+    # flags of grouped ratings / optional places, computed over the candidate rows
+    over = f"OVER (PARTITION BY {group})" if rating.group else "OVER ()"
+    cand_extra, units_extra = [], []
+    if rating.group:
+        places = [f"place_{c.name}" for c in rating.indicators] + ["final_place"]
+        present = [f"TRY_CAST({_ident(p)} AS BIGINT)" for p in places if p in types]
+        max_place = f"greatest({', '.join(present)})" if present else "NULL"
+        cand_extra += [f"count(*) {over} AS group_units", f"{max_place} AS max_place"]
+        units_extra += [
+            "CASE WHEN c.in_rating IS NULL OR c.max_place <= c.group_units THEN 0 ELSE 1 END "
+            "AS place_beyond_group",
+            "c.group_units",
+            "c.max_place",
+        ]
+    if rating.optional_places:
+        # the place is NULL exactly when no unit of the group has a value (§0: NULLs rank last)
+        conditions = [
+            f"(({col('place_' + i)}) IS NULL) = (count({col(i)}) {over} = 0)"
+            for i in rating.optional_places
+        ]
+        cand_extra.append(
+            f"CASE WHEN {' AND '.join(conditions)} THEN 0 ELSE 1 END AS place_null_mismatch"
+        )
+        units_extra.append("coalesce(c.place_null_mismatch, 0) AS place_null_mismatch")
+    group_out = ""
+    if rating.group:
+        group_out = f"coalesce(c.unit_group, e.unit_group) AS {_ident(rating.group)}, "
     params["tolerance"] = PENALTY_TOLERANCE
     units = con.execute(
         f"""
-        WITH active AS (SELECT unit_id, TRUE AS is_active FROM ({_active_units_sql(rating)})),
+        WITH expected AS (
+            SELECT DISTINCT unit_group::VARCHAR AS unit_group, unit_id::VARCHAR AS unit_id,
+                   TRUE AS is_expected
+            FROM ({expected_sql})
+        ),
         cand AS (
-            SELECT unit_id, TRUE AS in_rating,
+            SELECT {group} AS unit_group, unit_id::VARCHAR AS unit_id, TRUE AS in_rating,
                    {penalty} AS penalty_points,
                    {expected} AS expected_penalty_points,
-                   {days} AS period_days
+                   {period_flag} AS period_mismatch
+                   {"".join(", " + e for e in cand_extra)}
             FROM {rating.table} WHERE period_start = $period_start
         )
-        SELECT coalesce(c.unit_id, a.unit_id) AS unit_id,
-               CASE WHEN a.is_active AND c.in_rating IS NULL THEN 1 ELSE 0 END AS missing,
-               CASE WHEN c.in_rating AND a.is_active IS NULL THEN 1 ELSE 0 END AS unexpected,
+        SELECT {group_out}coalesce(c.unit_id, e.unit_id) AS unit_id,
+               CASE WHEN e.is_expected AND c.in_rating IS NULL THEN 1 ELSE 0 END AS missing,
+               CASE WHEN c.in_rating AND e.is_expected IS NULL THEN 1 ELSE 0 END AS unexpected,
                CASE WHEN c.in_rating IS NULL THEN 0
                     WHEN abs(c.penalty_points - c.expected_penalty_points)
                          <= $tolerance * greatest(1, abs(c.expected_penalty_points)) THEN 0
                     ELSE 1 END AS penalty_mismatch,
-               c.penalty_points, c.expected_penalty_points, c.period_days
-        FROM active a FULL OUTER JOIN cand c ON a.unit_id = c.unit_id
-        ORDER BY unit_id NULLS FIRST
+               c.penalty_points, c.expected_penalty_points,
+               coalesce(c.period_mismatch, 0) AS period_mismatch
+               {"".join(", " + e for e in units_extra)}
+        FROM expected e FULL OUTER JOIN cand c
+            ON e.unit_id = c.unit_id AND e.unit_group IS NOT DISTINCT FROM c.unit_group
+        ORDER BY {"1 NULLS FIRST, " if rating.group else ""}unit_id NULLS FIRST
         """,
         params,
     ).df()
+
+    # places run up to the size of the (largest) group; a rating with no units still needs 1
+    unit_count = len(rows)
+    if rating.group and rating.group in rows.columns and len(rows):
+        unit_count = int(rows.groupby(rating.group, dropna=False).size().max())
+    info: dict[str, Any] = {"period_end": period_end.isoformat()}
+    if "incident_min_count" in params:
+        info["incident_min_count"] = params["incident_min_count"]
     return _Job(
         suite,
         frames={
             **_schema_frames(types, rating.columns),
             vs.ROWS: _Frame(rows),
-            vs.UNITS: _Frame(units, {"period_end": period_end.isoformat()}),
+            vs.UNITS: _Frame(units, info),
         },
-        # a rating with no units (none of that kind in the registry) has no places to range
-        parameters={vs.UNIT_COUNT: max(len(rows), 1)},
+        parameters={vs.UNIT_COUNT: max(unit_count, 1)},
+        index={
+            vs.ROWS: rating.unit_key,
+            vs.UNITS: (*rating.unit_key, "penalty_points", "expected_penalty_points"),
+        },
+    )
+
+
+def _failed(suite: str, expectation: str, message: str, details: dict[str, Any]) -> _Job:
+    """A suite that failed before GX could run (no table, no weights)."""
+    return _Job(
+        suite,
+        results=[ExpectationResult(suite, expectation, None, False, message, json.dumps(details))],
     )
 
 
@@ -490,7 +637,8 @@ def _run_suite(job: _Job) -> list[ExpectationResult]:
             "result_format": "SUMMARY",
             "partial_unexpected_count": PARTIAL_UNEXPECTED,
         }
-        index = [c for c in _INDEX_COLUMNS.get(frame_name, ()) if c in frame.df.columns]
+        columns = job.index.get(frame_name, _INDEX_COLUMNS.get(frame_name, ()))
+        index = [c for c in columns if c in frame.df.columns]
         if index:
             result_format["unexpected_index_column_names"] = index
         with warnings.catch_warnings():

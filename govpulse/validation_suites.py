@@ -1,6 +1,7 @@
 """Great Expectations suites of govpulse, defined in code (the one source of truth).
 
-One suite per raw dataset and one per candidate rating. The committed JSON under
+One suite per raw dataset and one per candidate rating (weekly ratings, the monthly incident
+rating, the annual table). The committed JSON under
 `expectations/expectations/` is a reviewable copy written by
 
     uv run python -m govpulse.validation_suites
@@ -22,12 +23,19 @@ raw suites
 candidate suites
   schema, column_types  as above, for the candidate table
   rows        the candidate rows of the period (one per unit; small)
-  units       one row per unit of the union "active registry units" ∪ "candidate units", with
-              the flags `missing`, `unexpected`, `penalty_mismatch` (each must be 0) and
-              `period_days` (must be 7)
+  units       one row per unit of the union "expected units" ∪ "candidate units" (keyed by
+              (group, unit_id) for a grouped rating), with 0/1 flags that must all be 0:
+              `missing`, `unexpected`, `penalty_mismatch`, `period_mismatch`; grouped ratings add
+              `place_beyond_group` (a place above the size of the unit's group), ratings with
+              optional places add `place_null_mismatch` (a place NULL although its group has
+              values, or set although the group has none)
 
-Expectations use the suite parameter `unit_count` (the number of candidate rows) for the upper
-bound of places.
+Expected units depend on the rating (`Rating.unit_rule`): the registry units active in the week
+(METHODOLOGY §0-4), the bodies active in the month with at least `incident_min_count` incidents
+(§5), or the units of the year's published weeks (§7).
+
+Expectations use the suite parameter `unit_count` (the number of candidate rows; of a grouped
+rating, the size of its largest group) for the upper bound of places.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ PLATFORMS = ("vk", "ok", "facebook", "instagram", "x", "telegram", "youtube")
 AUTHOR_TYPES = ("person", "community", "media", "government", "corporate", "bot", "unknown")
 SENTIMENTS = ("positive", "neutral", "negative")
 INTERACTION_KINDS = ("like", "comment")
+SATISFACTION = ("satisfied", "unsatisfied")
 
 # ---- DuckDB type names as information_schema.columns.data_type spells them ----
 VARCHAR = ("VARCHAR",)
@@ -69,7 +78,7 @@ UNITS = "units"
 RAW_FRAMES = (SCHEMA, COLUMN_TYPES, SAMPLE, RUN_TOTALS)
 CANDIDATE_FRAMES = (SCHEMA, COLUMN_TYPES, ROWS, UNITS)
 
-UNIT_COUNT = "unit_count"  # suite parameter: number of candidate rows of the period
+UNIT_COUNT = "unit_count"  # suite parameter: number of candidate rows (of the largest group)
 RAW_KEY = ("_load_id", "_line")
 
 
@@ -191,8 +200,40 @@ RAW_DATASETS: dict[str, RawDataset] = {
                 _count("following_count"),
             ),
         ),
+        RawDataset(
+            "raw_incidents",
+            "raw.incidents",
+            (
+                Col("incident_id", required=True),
+                Col("detected_at", TIMESTAMPTZ, required=True),
+                Col("body_id", required=True),
+                Col("platform", values=PLATFORMS),
+                Col("url"),
+                Col("category"),
+                Col("municipality_id"),
+                # a missing response or feedback is normal data (METHODOLOGY §5): nullable
+                Col("first_response_at", TIMESTAMPTZ),
+                Col("resolved_at", TIMESTAMPTZ),
+                Col("answer_quality", INTEGER, min=1, max=5),
+                Col("satisfaction", values=SATISFACTION),
+            ),
+        ),
     )
 }
+
+
+# run kind (ops.runs.kind) -> period of its ratings; SQL interval of a period
+PERIOD_OF_KIND = {"weekly": "week", "monthly": "month", "annual": "year"}
+PERIOD_INTERVALS = {
+    "week": "INTERVAL 7 DAY",
+    "month": "INTERVAL 1 MONTH",
+    "year": "INTERVAL 1 YEAR",
+}
+
+# which units a rating must contain (govpulse.validation computes them per rule)
+REGISTRY_UNITS = "registry"  # weekly: registry units active in the week (§0-4)
+INCIDENT_BODIES = "incident_bodies"  # monthly: active bodies with enough incidents (§5)
+WEEKLY_MART_UNITS = "weekly_mart_units"  # annual: units of the year's published weeks (§7)
 
 
 @dataclass(frozen=True)
@@ -201,11 +242,28 @@ class Rating:
     suite: str
     table: str  # candidate table, schema-qualified
     indicators: tuple[Col, ...]  # in METHODOLOGY order
-    extra: tuple[Col, ...] = ()  # page / insta columns
-    # which registry units are rated (METHODOLOGY §1-4)
+    extra: tuple[Col, ...] = ()  # page / insta / group columns
+    period: str = "week"  # week | month | year: period_end = period_start + 1 period
+    # places are per group of this column (incident body groups, the annual table's ratings);
+    # the column must be one of `extra`
+    group: str | None = None
+    # indicators whose place is NULL in a group without any value (annual expert score)
+    optional_places: tuple[str, ...] = ()
+    unit_rule: str = REGISTRY_UNITS
+    # which registry units are rated (METHODOLOGY §1-4, unit_rule REGISTRY_UNITS)
     entity_level: str | None = None  # people: registry.entities.level
     page_kind: str | None = None  # pages: registry.pages.page_kind
     page_platform: str | None = None  # insta-akims: registry.pages.platform
+
+    @property
+    def kind(self) -> str:
+        """The run kind (ops.runs.kind) that validates this rating."""
+        return next(k for k, p in PERIOD_OF_KIND.items() if p == self.period)
+
+    @property
+    def unit_key(self) -> tuple[str, ...]:
+        """Columns identifying a row of the period."""
+        return (self.group, "unit_id") if self.group else ("unit_id",)
 
     @property
     def columns(self) -> tuple[Col, ...]:
@@ -223,10 +281,9 @@ class Rating:
             self.place("final_place"),
         )
 
-    @staticmethod
-    def place(indicator: str) -> Col:
+    def place(self, indicator: str) -> Col:
         name = indicator if indicator == "final_place" else f"place_{indicator}"
-        return Col(name, INTEGER, required=True, min=1)
+        return Col(name, INTEGER, required=indicator not in self.optional_places, min=1)
 
 
 _PAGE_EXTRA = (
@@ -294,6 +351,64 @@ RATINGS: dict[str, Rating] = {
         ),
     )
 }
+
+# the weekly ratings the annual table summarises (its `rating` column)
+WEEKLY_RATINGS = tuple(r.key for r in RATINGS.values())
+
+RATINGS.update(
+    {
+        r.suite: r
+        for r in (
+            Rating(
+                "incidents",
+                "incidents_ranked",
+                "intermediate.int_incidents_ranked",
+                indicators=(
+                    Col("avg_response_minutes", DOUBLE),
+                    Col("resolved_count", WHOLE_NUMBER, required=True, min=0),
+                    Col("resolved_satisfied_pct", DOUBLE, min=0, max=100),
+                    Col("answer_quality_avg", DOUBLE, min=1, max=5),
+                ),
+                extra=(
+                    Col("body_group", required=True),
+                    Col("incidents", WHOLE_NUMBER, required=True, min=0),
+                    Col("answered_pct", DOUBLE, min=0, max=100),
+                    Col("overdue_pct", DOUBLE, min=0, max=100),
+                ),
+                period="month",
+                group="body_group",
+                unit_rule=INCIDENT_BODIES,
+            ),
+            Rating(
+                "annual",
+                "annual_ranked",
+                "intermediate.int_annual_ranked",
+                indicators=(
+                    Col("mean_weekly_place", DOUBLE, required=True, min=1),
+                    Col("expert_score", DOUBLE),
+                ),
+                extra=(
+                    # year(date) is BIGINT in DuckDB; either integer type is the year
+                    Col("year", ("INTEGER", "BIGINT"), required=True),
+                    Col("rating", required=True, values=WEEKLY_RATINGS),
+                    Col("weeks_rated", WHOLE_NUMBER, required=True, min=1),
+                    Col("top_three", BOOLEAN),
+                ),
+                period="year",
+                group="rating",
+                optional_places=("expert_score",),
+                unit_rule=WEEKLY_MART_UNITS,
+            ),
+        )
+    }
+)
+
+
+def ratings_of(kind: str) -> list[Rating]:
+    """The candidate ratings a run of `kind` (weekly | monthly | annual) validates."""
+    if kind not in PERIOD_OF_KIND:
+        raise ValueError(f"unknown run kind {kind!r}; expected one of {sorted(PERIOD_OF_KIND)}")
+    return [r for r in RATINGS.values() if r.period == PERIOD_OF_KIND[kind]]
 
 
 # ---- run_totals column names (computed by govpulse.validation with DuckDB) ----
@@ -437,11 +552,20 @@ def rating_suite(rating: Rating) -> gx.ExpectationSuite:
             expectations.append(
                 E.ExpectColumnValuesToNotBeNull(column=c.name, meta={"frame": ROWS})
             )
-    expectations.append(
-        E.ExpectColumnValuesToBeUnique(
-            column="unit_id", description="One row per unit.", meta={"frame": ROWS}
+    if rating.group:
+        expectations.append(
+            E.ExpectCompoundColumnsToBeUnique(
+                column_list=list(rating.unit_key),
+                description=f"One row per unit of a `{rating.group}`.",
+                meta={"frame": ROWS},
+            )
         )
-    )
+    else:
+        expectations.append(
+            E.ExpectColumnValuesToBeUnique(
+                column="unit_id", description="One row per unit.", meta={"frame": ROWS}
+            )
+        )
     expectations.append(
         E.ExpectColumnUniqueValueCountToBeBetween(
             column="methodology_version",
@@ -459,12 +583,14 @@ def rating_suite(rating: Rating) -> gx.ExpectationSuite:
                 )
             )
         if c.name.startswith("place_") or c.name == "final_place":
+            of_units = f" of the largest `{rating.group}`" if rating.group else ""
             expectations.append(
                 E.ExpectColumnValuesToBeBetween(
                     column=c.name,
                     min_value=1,
                     max_value={"$PARAMETER": UNIT_COUNT},
-                    description=f"`{c.name}` is a place between 1 and the number of units.",
+                    description=f"`{c.name}` is a place between 1 and the number of units"
+                    f"{of_units}.",
                     meta={"frame": ROWS},
                 )
             )
@@ -474,40 +600,71 @@ def rating_suite(rating: Rating) -> gx.ExpectationSuite:
                     column=c.name, min_value=c.min, max_value=c.max, meta={"frame": ROWS}
                 )
             )
+    missing, unexpected = _UNIT_RULE_DESCRIPTIONS[rating.unit_rule]
+    penalty = "penalty_points = Σ place_<indicator> × weight"
+    if rating.optional_places:
+        penalty += " (a NULL optional place adds 0)"
+    starts = {"week": "", "month": "the first day of a month", "year": "1 January"}
+    period = f"period_end = period_start + 1 {rating.period}."
+    if starts[rating.period]:
+        period = f"period_start is {starts[rating.period]} and {period}"
+    flags = [
+        ("missing", missing),
+        ("unexpected", unexpected),
+        ("penalty_mismatch", f"{penalty}; weights from dbt_project.yml vars.methodology.weights."),
+        ("period_mismatch", period),
+    ]
+    if rating.group:
+        flags.append(
+            (
+                "place_beyond_group",
+                f"Places are per `{rating.group}`: none exceeds the number of units of the group.",
+            )
+        )
+    for indicator in rating.optional_places:
+        flags.append(
+            (
+                "place_null_mismatch",
+                f"place_{indicator} is NULL exactly for the rows of a `{rating.group}` without any "
+                f"`{indicator}` (otherwise NULL values rank last, METHODOLOGY §0).",
+            )
+        )
     expectations += [
         E.ExpectColumnValuesToBeInSet(
-            column="missing",
-            value_set=[0],
-            description="Every unit active in the registry during the period is in the rating "
-            "(METHODOLOGY §0 Participation).",
-            meta={"frame": UNITS},
-        ),
-        E.ExpectColumnValuesToBeInSet(
-            column="unexpected",
-            value_set=[0],
-            description="Only units active in the registry during the period are in the rating.",
-            meta={"frame": UNITS},
-        ),
-        E.ExpectColumnValuesToBeInSet(
-            column="penalty_mismatch",
-            value_set=[0],
-            description="penalty_points = Σ place_<indicator> × weight "
-            "(weights from dbt_project.yml vars.methodology.weights).",
-            meta={"frame": UNITS},
-        ),
-        E.ExpectColumnValuesToBeBetween(
-            column="period_days",
-            min_value=7,
-            max_value=7,
-            description="period_end = period_start + 7 days.",
-            meta={"frame": UNITS},
-        ),
+            column=column, value_set=[0], description=description, meta={"frame": UNITS}
+        )
+        for column, description in flags
     ]
     return gx.ExpectationSuite(
         name=rating.suite,
         expectations=expectations,
-        meta={"table": rating.table, "rating": rating.key, "frames": list(CANDIDATE_FRAMES)},
+        meta={
+            "table": rating.table,
+            "rating": rating.key,
+            "period": rating.period,
+            "frames": list(CANDIDATE_FRAMES),
+        },
     )
+
+
+# (missing, unexpected) descriptions of each unit rule
+_UNIT_RULE_DESCRIPTIONS = {
+    REGISTRY_UNITS: (
+        "Every unit active in the registry during the period is in the rating "
+        "(METHODOLOGY §0 Participation).",
+        "Only units active in the registry during the period are in the rating.",
+    ),
+    INCIDENT_BODIES: (
+        "Every body active in the month with at least incident_min_count incidents of the month "
+        "(intermediate.int_incidents_month) is rated, in its body_group (METHODOLOGY §5).",
+        "Only bodies active in the month with at least incident_min_count incidents are rated.",
+    ),
+    WEEKLY_MART_UNITS: (
+        "Every unit of a published week of the year (weekly marts, current revisions) is in the "
+        "annual table of its rating (METHODOLOGY §7).",
+        "Only units of the year's published weeks are in the annual table.",
+    ),
+}
 
 
 # one function per suite
@@ -529,6 +686,10 @@ def raw_post_interactions() -> gx.ExpectationSuite:
 
 def raw_follower_audits() -> gx.ExpectationSuite:
     return raw_suite(RAW_DATASETS["raw_follower_audits"])
+
+
+def raw_incidents() -> gx.ExpectationSuite:
+    return raw_suite(RAW_DATASETS["raw_incidents"])
 
 
 PLATFORMS_FRAME = "platforms"
@@ -571,6 +732,14 @@ def insta_akims_ranked() -> gx.ExpectationSuite:
     return rating_suite(RATINGS["insta_akims_ranked"])
 
 
+def incidents_ranked() -> gx.ExpectationSuite:
+    return rating_suite(RATINGS["incidents_ranked"])
+
+
+def annual_ranked() -> gx.ExpectationSuite:
+    return rating_suite(RATINGS["annual_ranked"])
+
+
 SUITES = {
     f.__name__: f
     for f in (
@@ -579,11 +748,14 @@ SUITES = {
         raw_page_posts,
         raw_post_interactions,
         raw_follower_audits,
+        raw_incidents,
         fetch_completeness,
         people_ranked,
         region_pages_ranked,
         district_pages_ranked,
         insta_akims_ranked,
+        incidents_ranked,
+        annual_ranked,
     )
 }
 

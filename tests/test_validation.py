@@ -15,6 +15,8 @@ from govpulse import methodology, validation
 from govpulse import validation_suites as vs
 
 PERIOD = date(2026, 11, 13)  # a Friday; period_end 2026-11-20
+MONTH = date(2026, 11, 1)  # period_end 2026-12-01
+YEAR = date(2026, 1, 1)  # period_end 2027-01-01
 RUN = "run-2"
 
 LINEAGE = "_load_id BIGINT, _run_id VARCHAR, _file VARCHAR, _line BIGINT, _loaded_at TIMESTAMPTZ"
@@ -22,7 +24,7 @@ LINEAGE = "_load_id BIGINT, _run_id VARCHAR, _file VARCHAR, _line BIGINT, _loade
 # columns of docs/interfaces.md
 DDL = f"""
 SET TimeZone = 'Asia/Almaty';
-CREATE SCHEMA registry; CREATE SCHEMA raw; CREATE SCHEMA intermediate;
+CREATE SCHEMA registry; CREATE SCHEMA raw; CREATE SCHEMA intermediate; CREATE SCHEMA marts;
 
 CREATE TABLE registry.entities (entity_id VARCHAR, level VARCHAR, name_ru VARCHAR,
     name_kk VARCHAR, parent_id VARCHAR, body_group VARCHAR, valid_from DATE, valid_to DATE);
@@ -45,6 +47,10 @@ CREATE TABLE raw.post_interactions (platform VARCHAR, platform_page_id VARCHAR,
 CREATE TABLE raw.follower_audits (platform VARCHAR, platform_page_id VARCHAR,
     captured_at TIMESTAMPTZ, follower_id VARCHAR, username VARCHAR, has_avatar BOOLEAN,
     posts_count BIGINT, followers_count BIGINT, following_count BIGINT, {LINEAGE});
+CREATE TABLE raw.incidents (incident_id VARCHAR, detected_at TIMESTAMPTZ, body_id VARCHAR,
+    platform VARCHAR, url VARCHAR, category VARCHAR, municipality_id VARCHAR,
+    first_response_at TIMESTAMPTZ, resolved_at TIMESTAMPTZ, answer_quality INTEGER,
+    satisfaction VARCHAR, {LINEAGE});
 
 CREATE TABLE intermediate.int_people_ranked (period_start DATE, period_end DATE,
     methodology_version VARCHAR, unit_id VARCHAR, unit_name VARCHAR, unit_name_kk VARCHAR,
@@ -66,6 +72,32 @@ CREATE TABLE intermediate.int_insta_akims_ranked (period_start DATE, period_end 
     bots_unverified BOOLEAN, real_subscribers DOUBLE, engaged_users BIGINT, er_real_pct DOUBLE,
     place_real_subscribers INTEGER, place_engaged_users INTEGER, place_er_real_pct INTEGER,
     penalty_points DOUBLE, final_place INTEGER);
+
+-- monthly (METHODOLOGY §5)
+CREATE TABLE intermediate.int_incidents_month (incident_id VARCHAR, body_id VARCHAR,
+    body_group VARCHAR, detected_at TIMESTAMPTZ);
+CREATE TABLE intermediate.int_incidents_ranked (period_start DATE, period_end DATE,
+    methodology_version VARCHAR, unit_id VARCHAR, unit_name VARCHAR, unit_name_kk VARCHAR,
+    body_group VARCHAR, incidents BIGINT, answered_pct DOUBLE, overdue_pct DOUBLE,
+    avg_response_minutes DOUBLE, resolved_count BIGINT, resolved_satisfied_pct DOUBLE,
+    answer_quality_avg DOUBLE, place_avg_response_minutes INTEGER,
+    place_resolved_count INTEGER, place_resolved_satisfied_pct INTEGER,
+    place_answer_quality_avg INTEGER, penalty_points DOUBLE, final_place INTEGER);
+
+-- annual (METHODOLOGY §7): the weekly marts' current views (only the columns read here)
+CREATE TABLE marts.rating_people_weekly_current (period_start DATE, unit_id VARCHAR,
+    final_place INTEGER);
+CREATE TABLE marts.rating_region_pages_weekly_current AS
+    SELECT * FROM marts.rating_people_weekly_current LIMIT 0;
+CREATE TABLE marts.rating_district_pages_weekly_current AS
+    SELECT * FROM marts.rating_people_weekly_current LIMIT 0;
+CREATE TABLE marts.rating_insta_akims_weekly_current AS
+    SELECT * FROM marts.rating_people_weekly_current LIMIT 0;
+CREATE TABLE intermediate.int_annual_ranked (period_start DATE, period_end DATE,
+    methodology_version VARCHAR, year INTEGER, rating VARCHAR, unit_id VARCHAR,
+    unit_name VARCHAR, unit_name_kk VARCHAR, weeks_rated BIGINT, mean_weekly_place DOUBLE,
+    expert_score DOUBLE, place_mean_weekly_place INTEGER, place_expert_score INTEGER,
+    penalty_points DOUBLE, final_place INTEGER, top_three BOOLEAN);
 """
 
 DATA = """
@@ -109,6 +141,14 @@ INSERT INTO raw.post_interactions VALUES
     ('instagram', 'akim', 'x1', 'u2', 'comment', NULL, 5, 'run-2',
      'post_interactions/i.json', 2, now());
 -- raw.follower_audits: no rows in this run (suite skipped)
+-- incidents: a missing response, resolution, score or feedback is normal data
+INSERT INTO raw.incidents VALUES
+    ('i1', '2026-11-02 10:00', 'b-ala', 'vk', NULL, 'roads', 'm1', '2026-11-02 11:00',
+     '2026-11-03 10:00', 4, 'satisfied', 6, 'run-2', 'incidents/i.csv', 2, now()),
+    ('i2', '2026-11-02 12:00', 'b-ala', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 6,
+     'run-2', 'incidents/i.csv', 3, now()),
+    ('i3', '2026-11-03 12:00', 'b-min', 'telegram', NULL, 'health', NULL, '2026-11-03 23:00',
+     '2026-11-04 10:00', 1, 'unsatisfied', 6, 'run-2', 'incidents/i.csv', 4, now());
 
 INSERT INTO intermediate.int_people_ranked VALUES
     ('2026-11-13', '2026-11-20', 'v1', 'r-ala', 'Алматы', NULL, 50, 1275, 0.6, 5000,
@@ -128,7 +168,87 @@ INSERT INTO intermediate.int_district_pages_ranked VALUES
 INSERT INTO intermediate.int_insta_akims_ranked VALUES
     ('2026-11-13', '2026-11-20', 'v1', 'p-d1-akim', 'Район', NULL, 'instagram', 'd-one', NULL,
      500, 0, TRUE, 500, 2, 0.4, 1, 1, 1, 3, 1);
+
+-- monthly: bodies (b-ast renamed on 2026-11-10: two registry lines of one entity)
+INSERT INTO registry.entities VALUES
+    ('b-ala', 'district', 'Алатауский район', NULL, 'r-ala', NULL, NULL, NULL),
+    ('b-ast', 'district', 'Старое имя', NULL, 'r-ast', NULL, NULL, '2026-11-09'),
+    ('b-ast', 'district', 'Новое имя', NULL, 'r-ast', NULL, '2026-11-10', NULL),
+    ('b-one', 'district', 'Один инцидент', NULL, 'r-ala', NULL, NULL, NULL),
+    ('b-old', 'district', 'Упразднённый', NULL, 'r-ala', NULL, NULL, '2026-10-31'),
+    ('b-min', 'ministry', 'Минздрав', NULL, NULL, 'ministry', NULL, NULL),
+    ('b-min2', 'ministry', 'Минпросвещения', NULL, NULL, 'ministry', NULL, NULL),
+    ('b-min3', 'ministry', 'Минтранс', NULL, NULL, 'ministry', NULL, NULL);
+INSERT INTO intermediate.int_incidents_month
+    SELECT 'i-' || body_id || '-' || i, body_id, body_group,
+           TIMESTAMPTZ '2026-11-05 10:00:00+05' + i * INTERVAL 1 HOUR
+    FROM (VALUES ('b-ala', 'municipal', 2), ('b-ast', 'municipal', 2),
+                 ('b-old', 'municipal', 2), ('b-one', 'municipal', 1),
+                 ('b-min', 'ministry', 2), ('b-min2', 'ministry', 4),
+                 ('b-min3', 'ministry', 2)) b(body_id, body_group, n),
+         range(n) t(i);
+INSERT INTO intermediate.int_incidents_month VALUES
+    -- 2026-11-01 01:00 in Almaty: b-ala's third incident of November
+    ('i-ala-first', 'b-ala', 'municipal', '2026-10-31 20:00:00+00'),
+    -- 2026-12-01 01:00 in Almaty: December, so b-one has one incident in November
+    ('i-one-dec', 'b-one', 'municipal', '2026-11-30 20:00:00+00');
+INSERT INTO intermediate.int_incidents_ranked VALUES
+    ('2026-11-01', '2026-12-01', 'v1', 'b-ala', 'Алатауский район', NULL, 'municipal', 3,
+     66.6, 33.3, 30.5, 2, 100, 4.5, 1, 1, 1, 1, 0, 1),
+    ('2026-11-01', '2026-12-01', 'v1', 'b-ast', 'Новое имя', NULL, 'municipal', 2,
+     50, 50, NULL, 0, NULL, NULL, 2, 2, 2, 2, 0, 2),
+    ('2026-11-01', '2026-12-01', 'v1', 'b-min2', 'Минпросвещения', NULL, 'ministry', 4,
+     100, 0, 10, 4, 75, 5, 1, 1, 1, 1, 0, 1),
+    ('2026-11-01', '2026-12-01', 'v1', 'b-min', 'Минздрав', NULL, 'ministry', 2,
+     100, 50, 660, 1, 0, 1, 3, 2, 3, 3, 0, 3),
+    ('2026-11-01', '2026-12-01', 'v1', 'b-min3', 'Минтранс', NULL, 'ministry', 2,
+     100, 0, 45, 1, 50, 3, 2, 2, 2, 2, 0, 2);
+
+-- annual: published weeks (latest revisions)
+INSERT INTO marts.rating_people_weekly_current VALUES
+    ('2026-11-06', 'r-ala', 1), ('2026-11-06', 'r-ast', 2),
+    ('2026-11-13', 'r-ala', 2), ('2026-11-13', 'r-ast', 1),
+    ('2025-12-26', 'r-old', 1);  -- a week of the previous year
+INSERT INTO marts.rating_region_pages_weekly_current VALUES
+    ('2026-11-13', 'p-ala-vk', 1), ('2026-11-13', 'p-ast-ig', 2);
+INSERT INTO marts.rating_district_pages_weekly_current VALUES ('2025-12-26', 'p-d1-fb', 1);
+INSERT INTO marts.rating_insta_akims_weekly_current VALUES
+    ('2026-11-13', 'p-d1-akim', 1), ('2027-01-01', 'p-d1-gone', 1);  -- next year's week
+-- expert scores for people only (r-ast has none: it ranks last); other ratings: NULL places
+INSERT INTO intermediate.int_annual_ranked VALUES
+    ('2026-01-01', '2027-01-01', 'v1', 2026, 'people', 'r-ala', 'Алматы', NULL, 2, 1.5, 8,
+     1, 1, 0, 1, TRUE),
+    ('2026-01-01', '2027-01-01', 'v1', 2026, 'people', 'r-ast', 'Астана', NULL, 2, 1.5, NULL,
+     1, 2, 0, 2, TRUE),
+    ('2026-01-01', '2027-01-01', 'v1', 2026, 'region_pages', 'p-ala-vk', 'Алматы', NULL, 1, 1,
+     NULL, 1, NULL, 0, 1, TRUE),
+    ('2026-01-01', '2027-01-01', 'v1', 2026, 'region_pages', 'p-ast-ig', 'Астана', NULL, 1, 2,
+     NULL, 2, NULL, 0, 2, TRUE),
+    ('2026-01-01', '2027-01-01', 'v1', 2026, 'insta_akims', 'p-d1-akim', 'Район', NULL, 1, 1,
+     NULL, 1, NULL, 0, 1, TRUE);
 """
+
+
+def penalty_sql(rating: vs.Rating, where: str = "TRUE") -> str:
+    """UPDATE setting the candidate's penalty points from the methodology's weights (a NULL
+    optional place adds 0); no-op while the rating has no weights (its tests skip)."""
+    weights = methodology.parameters().get("weights", {}).get(rating.key) or {}
+    terms = [
+        f"coalesce(place_{name} * {float(w)}, 0)"
+        if name in rating.optional_places
+        else f"place_{name} * {float(w)}"
+        for name, w in weights.items()
+    ]
+    return f"UPDATE {rating.table} SET penalty_points = {' + '.join(terms) or '0'} WHERE {where}"
+
+
+def needs_weights(key: str) -> None:
+    if not methodology.parameters().get("weights", {}).get(key):
+        pytest.skip(f"no weights for {key!r} in dbt_project.yml vars.methodology.weights yet")
+
+
+INCIDENTS = vs.RATINGS["incidents_ranked"]
+ANNUAL = vs.RATINGS["annual_ranked"]
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +257,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with duckdb.connect(str(path)) as con:
         con.execute(DDL)
         con.execute(DATA)
+        con.execute(penalty_sql(INCIDENTS))
+        con.execute(penalty_sql(ANNUAL))
     return path
 
 
@@ -168,9 +290,25 @@ def test_committed_suites_equal_code() -> None:
         )
 
 
-def test_rating_indicators_match_methodology_weights() -> None:
-    for rating in vs.RATINGS.values():
-        assert [c.name for c in rating.indicators] == list(methodology.weights(rating.key))
+@pytest.mark.parametrize("suite", list(vs.RATINGS))
+def test_rating_indicators_match_methodology_weights(suite: str) -> None:
+    rating = vs.RATINGS[suite]
+    needs_weights(rating.key)
+    assert [c.name for c in rating.indicators] == list(methodology.weights(rating.key))
+
+
+def test_ratings_of_each_run_kind() -> None:
+    assert [r.suite for r in vs.ratings_of("weekly")] == [
+        "people_ranked",
+        "region_pages_ranked",
+        "district_pages_ranked",
+        "insta_akims_ranked",
+    ]
+    assert [r.suite for r in vs.ratings_of("monthly")] == ["incidents_ranked"]
+    assert [r.suite for r in vs.ratings_of("annual")] == ["annual_ranked"]
+    assert all(r.kind == k for k in vs.PERIOD_OF_KIND for r in vs.ratings_of(k))
+    with pytest.raises(ValueError, match="unknown run kind"):
+        vs.ratings_of("daily")
 
 
 # ---- raw ----
@@ -258,8 +396,47 @@ def test_missing_raw_table_and_unknown_run_are_skipped(warehouse: Path) -> None:
     sql(warehouse, "DROP TABLE raw.follower_audits")
     report = validation.validate_raw(warehouse, "no-such-run", PERIOD)
     assert report.success
-    assert len(report.skipped()) == 6  # 5 raw datasets + fetch completeness
-    assert report.summary().startswith("raw: 0/0 expectations passed (6 skipped")
+    assert len(report.skipped()) == 7  # 6 raw datasets + fetch completeness
+    assert report.summary().startswith("raw: 0/0 expectations passed (7 skipped")
+
+
+def test_raw_incidents_are_validated(warehouse: Path) -> None:
+    report = validation.validate_raw(warehouse, RUN, PERIOD)
+    incidents = [r for r in report.results if r.suite == "raw_incidents"]
+    assert incidents and all(r.success for r in incidents)  # NULL response etc. is fine
+    assert "raw_incidents" not in report.skipped()
+    assert {r.column for r in incidents} >= {
+        "answer_quality",
+        "satisfaction",
+        "detected_at__future_count",
+        "incident_id__null_count",
+    }
+
+
+def test_bad_incident_values_fail(warehouse: Path) -> None:
+    sql(warehouse, "UPDATE raw.incidents SET answer_quality = 6 WHERE incident_id = 'i1'")
+    sql(warehouse, "UPDATE raw.incidents SET satisfaction = 'meh' WHERE incident_id = 'i3'")
+    sql(
+        warehouse,
+        "UPDATE raw.incidents SET detected_at = now() + INTERVAL 3 DAY WHERE incident_id = 'i2'",
+    )
+    report = validation.validate_raw(warehouse, RUN, PERIOD)
+    fails = failing(report)
+    assert {f[0] for f in fails} == {"raw_incidents"}
+    assert {f[2] for f in fails} == {
+        "answer_quality",
+        "answer_quality__out_of_range_count",
+        "satisfaction",
+        "satisfaction__not_in_set_count",
+        "detected_at__future_count",
+    }
+
+
+def test_raw_incidents_skipped_without_rows_in_the_run(warehouse: Path) -> None:
+    sql(warehouse, "DELETE FROM raw.incidents")
+    report = validation.validate_raw(warehouse, RUN, PERIOD)
+    assert report.success
+    assert "raw_incidents" in report.skipped()
 
 
 # ---- candidates ----
@@ -268,7 +445,8 @@ def test_good_candidates_pass(warehouse: Path) -> None:
     report = validation.validate_candidates(warehouse, RUN, PERIOD)
     print(f"validate_candidates: {time.perf_counter() - started:.2f}s")
     assert report.success, report.summary()
-    assert {r.suite for r in report.results} == set(vs.RATINGS)
+    # the default kind is weekly: the monthly and annual candidates are not validated
+    assert {r.suite for r in report.results} == {r.suite for r in vs.ratings_of("weekly")}
     # not required: the region that ended before the period (r-old), the one starting at
     # period_end (r-new), the page of r-old, the telegram akim page and the akim page closed
     # the day before the period; required: the district valid to period_start (d-one)
@@ -336,3 +514,250 @@ def test_missing_candidate_table_fails(warehouse: Path) -> None:
     assert (failure.suite, failure.expectation) == ("insta_akims_ranked", "table_exists")
     assert "intermediate.int_insta_akims_ranked does not exist" in failure.observed_value
     assert "insta_akims_ranked table_exists" in report.summary()
+
+
+def test_unknown_kind_raises(warehouse: Path) -> None:
+    with pytest.raises(ValueError, match="unknown run kind"):
+        validation.validate_candidates(warehouse, RUN, PERIOD, kind="weeks")
+
+
+def test_weekly_wrong_period_end_fails(warehouse: Path) -> None:
+    sql(warehouse, "UPDATE intermediate.int_district_pages_ranked SET period_end = '2026-11-21'")
+    report = validation.validate_candidates(warehouse, RUN, PERIOD)
+    assert failing(report) == {
+        ("district_pages_ranked", "expect_column_values_to_be_in_set", "period_mismatch")
+    }
+
+
+# ---- monthly candidates (METHODOLOGY §5) ----
+def monthly(warehouse: Path) -> validation.ValidationReport:
+    needs_weights("incidents")
+    return validation.validate_candidates(warehouse, RUN, MONTH, kind="monthly")
+
+
+def test_good_monthly_candidate_passes(warehouse: Path) -> None:
+    report = monthly(warehouse)
+    assert report.success, report.summary()
+    assert {r.suite for r in report.results} == {"incidents_ranked"}
+    # b-ala counts its incident of 2026-11-01 01:00 Almaty time (UTC: October); b-one's second
+    # incident is in December there; b-old has enough incidents but left the registry
+    units = [r for r in report.results if r.column == "missing"][0]
+    details = json.loads(units.details)
+    assert details["frame_rows"] == 5  # the 5 rated bodies, each once despite b-ast's 2 lines
+    assert details["incident_min_count"] == methodology.parameters().get("incident_min_count", 2)
+    assert details["period_end"] == "2026-12-01"
+
+
+def test_body_with_one_incident_is_unexpected(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "INSERT INTO intermediate.int_incidents_ranked SELECT * REPLACE ('b-one' AS unit_id) "
+        "FROM intermediate.int_incidents_ranked WHERE unit_id = 'b-ast'",
+    )
+    report = monthly(warehouse)
+    assert failing(report) == {
+        ("incidents_ranked", "expect_column_values_to_be_in_set", "unexpected")
+    }
+    assert "b-one" in report.failures()[0].observed_value
+    assert "municipal" in report.failures()[0].observed_value
+
+
+def test_inactive_body_is_unexpected(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_incidents_ranked SET unit_id = 'b-old' WHERE unit_id = 'b-ast'",
+    )
+    report = monthly(warehouse)
+    assert failing(report) == {
+        ("incidents_ranked", "expect_column_values_to_be_in_set", "unexpected"),
+        ("incidents_ranked", "expect_column_values_to_be_in_set", "missing"),  # b-ast
+    }
+    observed = " ".join(f.observed_value for f in report.failures())
+    assert "b-old" in observed and "b-ast" in observed
+
+
+def test_qualifying_body_missing_fails(warehouse: Path) -> None:
+    sql(warehouse, "DELETE FROM intermediate.int_incidents_ranked WHERE unit_id = 'b-min3'")
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_incidents_ranked SET place_avg_response_minutes = 2, "
+        "place_resolved_count = 2, place_resolved_satisfied_pct = 2, "
+        "place_answer_quality_avg = 2, final_place = 2 WHERE unit_id = 'b-min'",
+    )
+    sql(warehouse, penalty_sql(INCIDENTS))
+    report = monthly(warehouse)
+    assert failing(report) == {("incidents_ranked", "expect_column_values_to_be_in_set", "missing")}
+    assert '"body_group": "ministry", "unit_id": "b-min3"' in report.failures()[0].observed_value
+
+
+def test_body_in_another_group_fails(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_incidents_ranked SET body_group = 'municipal', "
+        "final_place = 3 WHERE unit_id = 'b-min3'",
+    )
+    fails = failing(monthly(warehouse))
+    assert ("incidents_ranked", "expect_column_values_to_be_in_set", "missing") in fails
+    assert ("incidents_ranked", "expect_column_values_to_be_in_set", "unexpected") in fails
+
+
+def test_monthly_penalty_mismatch_fails(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_incidents_ranked SET penalty_points = penalty_points + 1 "
+        "WHERE unit_id = 'b-min'",
+    )
+    report = monthly(warehouse)
+    assert failing(report) == {
+        ("incidents_ranked", "expect_column_values_to_be_in_set", "penalty_mismatch")
+    }
+    assert "b-min" in report.failures()[0].observed_value
+
+
+def test_monthly_places_are_per_group(warehouse: Path) -> None:
+    # place 3 exists in the ministry group (3 bodies), not in the municipal one (2 bodies)
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_incidents_ranked SET final_place = 3 WHERE unit_id = 'b-ast'",
+    )
+    report = monthly(warehouse)
+    assert failing(report) == {
+        ("incidents_ranked", "expect_column_values_to_be_in_set", "place_beyond_group")
+    }
+    assert "b-ast" in report.failures()[0].observed_value
+    # beyond the largest group: the rows' range check fails too
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_incidents_ranked SET final_place = 4 WHERE unit_id = 'b-ast'",
+    )
+    assert ("incidents_ranked", "expect_column_values_to_be_between", "final_place") in failing(
+        monthly(warehouse)
+    )
+
+
+def test_monthly_duplicate_body_fails(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "INSERT INTO intermediate.int_incidents_ranked "
+        "SELECT * FROM intermediate.int_incidents_ranked WHERE unit_id = 'b-ala'",
+    )
+    fails = failing(monthly(warehouse))
+    assert (
+        "incidents_ranked",
+        "expect_compound_columns_to_be_unique",
+        "body_group,unit_id",
+    ) in fails
+
+
+def test_monthly_wrong_period_end_fails(warehouse: Path) -> None:
+    sql(warehouse, "UPDATE intermediate.int_incidents_ranked SET period_end = '2026-12-02'")
+    report = monthly(warehouse)
+    assert failing(report) == {
+        ("incidents_ranked", "expect_column_values_to_be_in_set", "period_mismatch")
+    }
+
+
+def test_missing_weights_fail(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    params = {**methodology.parameters(), "weights": {}}
+    monkeypatch.setattr(validation.methodology, "parameters", lambda: params)
+    report = validation.validate_candidates(warehouse, RUN, MONTH, kind="monthly")
+    (failure,) = report.failures()
+    assert (failure.suite, failure.expectation) == ("incidents_ranked", "weights_configured")
+    assert "'incidents'" in failure.observed_value
+
+
+# ---- annual candidate (METHODOLOGY §7) ----
+def annual(warehouse: Path) -> validation.ValidationReport:
+    needs_weights("annual")
+    return validation.validate_candidates(warehouse, RUN, YEAR, kind="annual")
+
+
+def test_good_annual_candidate_passes(warehouse: Path) -> None:
+    # places per rating (two place-1 rows per rating), NULL expert places where a rating has
+    # no scores; not expected: r-old (a 2025 week), district pages (no week of 2026),
+    # p-d1-gone (a 2027 week)
+    report = annual(warehouse)
+    assert report.success, report.summary()
+    assert {r.suite for r in report.results} == {"annual_ranked"}
+    units = [r for r in report.results if r.column == "missing"][0]
+    assert json.loads(units.details)["frame_rows"] == 5
+
+
+def test_annual_wrong_period_end_fails(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_annual_ranked SET period_end = '2026-12-31' "
+        "WHERE unit_id = 'p-d1-akim'",
+    )
+    report = annual(warehouse)
+    assert failing(report) == {
+        ("annual_ranked", "expect_column_values_to_be_in_set", "period_mismatch")
+    }
+    assert "p-d1-akim" in report.failures()[0].observed_value
+
+
+def test_annual_unit_of_a_published_week_missing_fails(warehouse: Path) -> None:
+    sql(warehouse, "DELETE FROM intermediate.int_annual_ranked WHERE unit_id = 'p-d1-akim'")
+    report = annual(warehouse)
+    assert failing(report) == {("annual_ranked", "expect_column_values_to_be_in_set", "missing")}
+    assert '"rating": "insta_akims", "unit_id": "p-d1-akim"' in report.failures()[0].observed_value
+
+
+def test_annual_unit_of_another_year_is_unexpected(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "INSERT INTO intermediate.int_annual_ranked VALUES ('2026-01-01', '2027-01-01', 'v1', "
+        "2026, 'district_pages', 'p-d1-fb', 'Район', NULL, 1, 1, NULL, 1, NULL, 1, 1, TRUE)",
+    )
+    sql(warehouse, penalty_sql(ANNUAL))
+    report = annual(warehouse)
+    assert failing(report) == {("annual_ranked", "expect_column_values_to_be_in_set", "unexpected")}
+    assert "p-d1-fb" in report.failures()[0].observed_value
+
+
+def test_annual_expert_places_null_only_without_scores(warehouse: Path) -> None:
+    # people has scores: r-ast's NULL score ranks last, its place must not be NULL
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_annual_ranked SET place_expert_score = NULL "
+        "WHERE unit_id = 'r-ast'",
+    )
+    sql(warehouse, penalty_sql(ANNUAL))  # consistent penalty: only the NULL place is wrong
+    report = annual(warehouse)
+    assert failing(report) == {
+        ("annual_ranked", "expect_column_values_to_be_in_set", "place_null_mismatch")
+    }
+    assert "r-ast" in report.failures()[0].observed_value
+
+
+def test_annual_penalty_counts_expert_place(warehouse: Path) -> None:
+    # the expert place is weighted in; penalty without it is a mismatch
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_annual_ranked SET penalty_points = place_mean_weekly_place "
+        "WHERE unit_id = 'r-ast'",
+    )
+    report = annual(warehouse)
+    assert failing(report) == {
+        ("annual_ranked", "expect_column_values_to_be_in_set", "penalty_mismatch")
+    }
+
+
+def test_annual_duplicate_in_a_rating_fails(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "INSERT INTO intermediate.int_annual_ranked "
+        "SELECT * FROM intermediate.int_annual_ranked WHERE unit_id = 'p-ala-vk'",
+    )
+    fails = failing(annual(warehouse))
+    assert ("annual_ranked", "expect_compound_columns_to_be_unique", "rating,unit_id") in fails
+
+
+def test_annual_unknown_rating_fails(warehouse: Path) -> None:
+    sql(
+        warehouse,
+        "UPDATE intermediate.int_annual_ranked SET rating = 'people_weekly' "
+        "WHERE unit_id = 'p-d1-akim'",
+    )
+    fails = failing(annual(warehouse))
+    assert ("annual_ranked", "expect_column_values_to_be_in_set", "rating") in fails
