@@ -189,3 +189,26 @@ INSTA_AKIMS = {
     "ak2": (800.0, 50, 6.25, (1, 1, 1), 3.0, 1, 0.2, False),
     "ak3": (300.0, None, None, (3, 3, 3), 9.0, 3, 0.0, True),
 }
+
+# Why mentions did not count (marts.rating_people_weekly_exclusions), worked out by hand; each
+# mention once, under its first failing rule (METHODOLOGY §1).
+PEOPLE_EXCLUSIONS_WEEK1 = {
+    # the loads that brought a mention of the week: files a (15 mentions), b_spam (20) and
+    # c_correction (dup again); d_bad was quarantined whole
+    "delivered": 35,
+    # m10 (2026-11-20 00:30 local, the next week) and m12 (2026-11-12 23:30 local)
+    "outside_week": 2,
+    "not_person": 1,  # m5 (media)
+    "excluded_source": 1,  # m6 (vk paid1)
+    "spam_author": 10,  # spam1's 10 mentions over 10 sources on vk
+    "eligible": 21,  # 35 - 2 - 1 - 1 - 10
+    # m7 («Алматыбай» is not the whole word «Алматы»), m8 (entity_id D1 is not a rated region)
+    "not_tied": 2,
+    "tied": 19,  # A 3, B 15, C 2, m3 counted for both B and C
+    "unit_mentions": 20,  # = 3 + 15 + 2, the sum of P1
+}
+# Week 2 is delivered by file a (m10 is its only mention of week 2) and the week-2 file (w2-1).
+PEOPLE_EXCLUSIONS_WEEK2 = {
+    "delivered": 16, "outside_week": 14, "not_person": 0, "excluded_source": 0,
+    "spam_author": 0, "eligible": 2, "not_tied": 0, "tied": 2, "unit_mentions": 2,
+}

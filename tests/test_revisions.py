@@ -54,7 +54,19 @@ def history(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
             "SELECT period_start, revision, unit_id, final_place, movement "
             "FROM marts.rating_people_weekly_current ORDER BY ALL"
         ).fetchall()
-    return {"outcomes": outcomes, "rows": rows, "current": current}
+        exclusions = con.execute(
+            "SELECT period_start, revision, mentions FROM marts.rating_people_weekly_exclusions "
+            "WHERE reason = 'delivered' ORDER BY ALL"
+        ).fetchall()
+        explained = {
+            relation: con.execute(
+                f"SELECT period_start, revision, unit_id, value, place FROM marts.{relation} "
+                "WHERE rating = 'people' AND indicator = 'mentions' ORDER BY ALL"
+            ).fetchall()
+            for relation in ("rating_explanations", "rating_explanations_current")
+        }
+    return {"outcomes": outcomes, "rows": rows, "current": current, "exclusions": exclusions,
+            "explained": explained}
 
 
 def test_late_file_publishes_revision_2_and_keeps_revision_1(history: dict) -> None:
@@ -76,3 +88,20 @@ def test_current_views_show_the_latest_revision(history: dict) -> None:
         (WEEK1, 2, "A", 2, None), (WEEK1, 2, "B", 1, None),
         (WEEK2, 2, "A", 2, 0), (WEEK2, 2, "B", 1, 0),
     ]
+
+
+def test_every_revision_is_explained(history: dict) -> None:
+    # P1 (value, place) of every published revision, revision 1 of week 1 included
+    assert history["explained"]["rating_explanations"] == [
+        (WEEK1, 1, "A", 2.0, 1), (WEEK1, 1, "B", 1.0, 2),
+        (WEEK1, 2, "A", 2.0, 2), (WEEK1, 2, "B", 4.0, 1),
+        (WEEK2, 1, "A", 0.0, 2), (WEEK2, 1, "B", 1.0, 1),
+        (WEEK2, 2, "A", 0.0, 2), (WEEK2, 2, "B", 1.0, 1),
+    ]
+    assert history["explained"]["rating_explanations_current"] == [
+        (WEEK1, 2, "A", 2.0, 2), (WEEK1, 2, "B", 4.0, 1),
+        (WEEK2, 2, "A", 0.0, 2), (WEEK2, 2, "B", 1.0, 1),
+    ]
+    # exclusions are appended with each new revision: week 1's files delivered 3 mentions,
+    # then 6 with the late file; week 2's file 1 (its revision 2 changed movement only)
+    assert history["exclusions"] == [(WEEK1, 1, 3), (WEEK1, 2, 6), (WEEK2, 1, 1), (WEEK2, 2, 1)]

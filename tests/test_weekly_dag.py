@@ -158,6 +158,83 @@ def test_rows_carry_the_methodology_version_of_the_parameters(runs: dict) -> Non
     assert versions == {methodology.version()}
 
 
+EXPLAINED_WEEK1 = {
+    "people": hand_case.PEOPLE,
+    "region_pages": hand_case.REGION_PAGES,
+    "district_pages": hand_case.DISTRICT_PAGES,
+    "insta_akims": hand_case.INSTA_AKIMS,
+}
+
+
+def test_explanations_week1_match_hand_computation(runs: dict) -> None:
+    """Every unit of every rating: one row per indicator with its hand-computed value and
+    place; every weight is 1, so the points are the places and add up to the penalty."""
+    with duckdb.connect(str(runs["paths"].published_file), read_only=True) as con:
+        rows = con.execute(
+            "SELECT rating, unit_id, indicator_number, value, place, units_rated, weight, "
+            "points, penalty_points, final_place, revision "
+            "FROM marts.rating_explanations_current WHERE period_start = ? ORDER BY ALL",
+            [WEEK1],
+        ).fetchall()
+    got: dict[tuple[str, str], list[tuple]] = {}
+    for rating, unit, *rest in rows:
+        got.setdefault((rating, unit), []).append(tuple(rest))
+    assert set(got) == {(r, u) for r, units in EXPLAINED_WEEK1.items() for u in units}
+    for rating, units in EXPLAINED_WEEK1.items():
+        for unit, expected in units.items():
+            k = next(i for i, v in enumerate(expected) if isinstance(v, tuple))
+            values, places, penalty, final = expected[:k], expected[k], *expected[k + 1:k + 3]
+            assert got[(rating, unit)] == [
+                (number, pytest.approx(value, abs=1e-9) if value is not None else None,
+                 place, len(units), 1.0, float(place), penalty, final, 1)
+                for number, (value, place) in enumerate(zip(values, places, strict=True), 1)
+            ], (rating, unit)
+
+
+def test_explanations_add_up_in_every_revision(runs: dict) -> None:
+    with duckdb.connect(str(runs["paths"].published_file), read_only=True) as con:
+        per_rating = con.execute(
+            "SELECT rating, period_start, count(*) FROM marts.rating_explanations "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        not_adding_up = con.execute(
+            "SELECT rating, period_start, revision, unit_id FROM marts.rating_explanations "
+            "GROUP BY ALL HAVING abs(sum(points) - any_value(penalty_points)) > 1e-9"
+        ).fetchall()
+    # units × indicators: 3 regions × 4, 4 region pages × 4, 2 district pages × 4, 3 akims × 3
+    assert per_rating == [
+        (rating, week, rows)
+        for rating, rows in (("district_pages", 8), ("insta_akims", 9), ("people", 12),
+                             ("region_pages", 16))
+        for week in (WEEK1, WEEK2)
+    ]
+    assert not_adding_up == []
+
+
+def test_mention_exclusions_match_hand_computation(runs: dict) -> None:
+    with duckdb.connect(str(runs["paths"].published_file), read_only=True) as con:
+        rows = con.execute(
+            "SELECT period_start, revision, reason, mentions "
+            "FROM marts.rating_people_weekly_exclusions ORDER BY period_start, revision, step"
+        ).fetchall()
+        # each row carries the revision it explains, as published
+        unmatched = con.execute(
+            "SELECT DISTINCT period_start, revision FROM marts.rating_people_weekly_exclusions "
+            "ANTI JOIN marts.rating_people_weekly "
+            "USING (period_start, revision, published_at, methodology_version)"
+        ).fetchall()
+    got: dict[tuple[date, int], dict[str, int]] = {}
+    for week, revision, reason, mentions in rows:
+        got.setdefault((week, revision), {})[reason] = mentions
+    # the unchanged re-run of week 2 published no revision, so it appended nothing
+    assert got == {(WEEK1, 1): hand_case.PEOPLE_EXCLUSIONS_WEEK1,
+                   (WEEK2, 1): hand_case.PEOPLE_EXCLUSIONS_WEEK2}
+    assert list(got[(WEEK1, 1)]) == ["delivered", "outside_week", "not_person",
+                                     "excluded_source", "spam_author", "eligible", "not_tied",
+                                     "tied", "unit_mentions"]
+    assert unmatched == []
+
+
 def test_failed_validation_blocks_publishing_and_keeps_the_last_file(runs: dict) -> None:
     """Runs last: drops a snapshot captured in 2030 (a broken export clock). Landing accepts the
     row (it is well-formed); the raw validation rejects it, so nothing is published."""
