@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from govpulse import airflow_home
-from govpulse.config import Paths, parse_week
+from govpulse.config import Paths, parse_month, parse_week, parse_year
 from ingestion.contract import PLATFORMS
 
 PATH_OPTIONS = (
@@ -17,6 +17,18 @@ PATH_OPTIONS = (
     ("--warehouse", "private DuckDB warehouse file (env GOVPULSE_WAREHOUSE)"),
     ("--publish-dir", "folder of the published warehouse.duckdb (env GOVPULSE_PUBLISH_DIR)"),
 )
+
+
+def _checked(parse):  # noqa: ANN001, ANN202 - an argparse `type`
+    """argparse shows a type's own message only for ArgumentTypeError."""
+    def parse_argument(value: str):  # noqa: ANN202
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse_argument.__name__ = parse.__name__
+    return parse_argument
 
 
 def _add_path_options(parser: argparse.ArgumentParser) -> None:
@@ -36,17 +48,29 @@ def build_parser() -> argparse.ArgumentParser:
     weekly = run_kinds.add_parser(
         "weekly", help="the four weekly ratings of one reporting week (Friday to Friday)"
     )
-    weekly.add_argument("--period-start", required=True, type=parse_week, metavar="DATE",
+    weekly.add_argument("--period-start", required=True, type=_checked(parse_week), metavar="DATE",
                         help="first day of the week, a Friday (YYYY-MM-DD)")
-    _add_path_options(weekly)
-    weekly.add_argument("-v", "--verbose", action="store_true",
-                        help="show Airflow's task logs (default: warnings and the summary)")
+    monthly = run_kinds.add_parser(
+        "monthly", help="the incident-response rating of one calendar month (METHODOLOGY §5)"
+    )
+    monthly.add_argument("--month", dest="period_start", required=True, type=_checked(parse_month),
+                         metavar="YYYY-MM", help="the month to rate, e.g. 2026-10")
+    annual = run_kinds.add_parser(
+        "annual", help="the year's final tables of the weekly ratings (METHODOLOGY §7), from "
+                       "the weeks already published")
+    annual.add_argument("--year", dest="period_start", required=True, type=_checked(parse_year),
+                        metavar="YYYY", help="the year to sum up, e.g. 2026")
+    for kind_parser in (weekly, monthly, annual):
+        _add_path_options(kind_parser)
+        kind_parser.add_argument("-v", "--verbose", action="store_true",
+                                 help="show Airflow's task logs (default: warnings and the "
+                                      "summary)")
 
     fetch = commands.add_parser(
         "fetch", help="pull the week's page snapshots and posts of every registry page on a "
                       "platform through its API into the inbox")
     fetch.add_argument("platform", choices=PLATFORMS, help="the platform to fetch")
-    fetch.add_argument("--period-start", required=True, type=parse_week, metavar="DATE",
+    fetch.add_argument("--period-start", required=True, type=_checked(parse_week), metavar="DATE",
                        help="first day of the week, a Friday (YYYY-MM-DD)")
     fetch.add_argument("--registry", help=PATH_OPTIONS[1][1])
     fetch.add_argument("--inbox", help=PATH_OPTIONS[0][1])
@@ -66,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--scale", type=float, default=0.001,
                           help="1 = a national week (~20 million mentions); default 0.001")
     generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    generate.add_argument("--first-week", type=parse_week, metavar="DATE",
+    generate.add_argument("--first-week", type=_checked(parse_week), metavar="DATE",
                           help="first Friday to generate (default: ends with the last full week)")
     return parser
 
@@ -75,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            return _run_weekly(args)
+            return _run(args)
         if args.command == "generate":
             return _generate(args)
         if args.command == "fetch":
@@ -121,18 +145,21 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_weekly(args: argparse.Namespace) -> int:
-    from govpulse.runner import run_weekly
+def _run(args: argparse.Namespace) -> int:
+    from govpulse.runner import DAG_IDS, run_dag
 
     paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
     if not args.verbose:
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     airflow_home.ensure_initialized()
-    print(f"Running weekly_ratings for the week {args.period_start} through Airflow "
+    period = {"weekly": f"the week {args.period_start}",
+              "monthly": f"the month {args.period_start:%Y-%m}",
+              "annual": f"the year {args.period_start:%Y}"}[args.kind]
+    print(f"Running {DAG_IDS[args.kind]} for {period} through Airflow "
           f"(inbox {paths.inbox}) …", flush=True)
-    outcome = run_weekly(paths, args.period_start)
+    outcome = run_dag(args.kind, paths, args.period_start)
     if not outcome.ok:
-        print(f"govpulse: weekly run for {args.period_start} failed: {outcome.reason}",
+        print(f"govpulse: {args.kind} run for {period} failed: {outcome.reason}",
               file=sys.stderr)
         return 1
     print(outcome.summary())

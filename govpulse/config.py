@@ -64,6 +64,56 @@ def parse_week(value: str | date) -> date:
     return day
 
 
+# Run kinds and the period each rates (METHODOLOGY §0: weeks, calendar months; §7: years).
+KINDS = ("weekly", "monthly", "annual")
+
+
+def parse_month(value: str | date) -> date:
+    """A month as YYYY-MM (or any date in it): its first day."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-10") from None
+
+
+def parse_year(value: str | int | date) -> date:
+    """A year as YYYY (or any date in it): 1 January."""
+    if isinstance(value, date):
+        return value.replace(month=1, day=1)
+    text = str(value).strip()
+    if len(text) == 10:  # an ISO date, as a DAG run's period_start
+        try:
+            return date.fromisoformat(text).replace(month=1, day=1)
+        except ValueError:
+            pass
+    if not (len(text) == 4 and text.isdigit()):
+        raise ValueError(f"{text!r} is not a year: write it as YYYY, e.g. 2026")
+    return date(int(text), 1, 1)
+
+
+def period_start_of(kind: str, value: str | date) -> date:
+    """The first day of the period a run of `kind` rates, checked."""
+    parsers = {"weekly": parse_week, "monthly": parse_month, "annual": parse_year}
+    if kind not in parsers:
+        raise ValueError(f"unknown run kind {kind!r}: one of {', '.join(KINDS)}")
+    start = parsers[kind](value)
+    if kind != "weekly" and isinstance(value, date) and value != start:
+        raise ValueError(f"a {kind} period starts on {start}, not {value}")
+    return start
+
+
+def period_end_of(kind: str, start: date) -> date:
+    """The exclusive end of the period that starts on `start`."""
+    if kind == "weekly":
+        return start + timedelta(days=7)
+    if kind == "monthly":
+        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return date(start.year + 1, 1, 1)
+
+
 def ensure_pseudonym_key(warehouse: Path) -> None:
     """Put the key for pseudonymising author ids into the environment.
 

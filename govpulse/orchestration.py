@@ -1,12 +1,15 @@
-"""The weekly Airflow DAG, built from the pipeline steps (nothing heavy runs at parse time).
+"""The rating DAGs (weekly, monthly, annual), built from the pipeline steps (nothing heavy runs
+at parse time). Every DAG writes, audits, then publishes:
 
-land -> validate raw -> dbt (staging, intermediate) -> validate candidates -> dbt (marts) -> publish
+start -> [fetch] -> land -> [validate raw] -> dbt transform -> validate candidates -> dbt marts
+      -> publish
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,9 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.timetables.trigger import CronTriggerTimetable
 from cosmos.config import ProfileConfig
 from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
@@ -59,7 +64,7 @@ class WarehouseDbtBuild(DbtBuildLocalOperator):
             raise
 
 
-def _dbt_step(task_id: str, select: list[str]) -> WarehouseDbtBuild:
+def _dbt_step(task_id: str, selector: str) -> WarehouseDbtBuild:
     return WarehouseDbtBuild(
         task_id=task_id,
         project_dir=str(DBT_PROJECT_DIR),
@@ -68,7 +73,10 @@ def _dbt_step(task_id: str, select: list[str]) -> WarehouseDbtBuild:
             target_name="default",
             profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
         ),
-        select=select,
+        selector=selector,  # dbt_project/selectors.yml
+        # unit tests check the code and run in `make test` (tests/test_dbt_project.py); a run
+        # builds the models and their data tests
+        dbt_cmd_flags=["--exclude-resource-type", "unit_test"],
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=_dbt_executable(),
         install_deps=False,
@@ -79,21 +87,70 @@ def _dbt_step(task_id: str, select: list[str]) -> WarehouseDbtBuild:
     )
 
 
+@dataclass(frozen=True)
+class RatingDag:
+    """What differs between the rating DAGs; the steps are the same."""
+
+    dag_id: str
+    kind: str  # weekly | monthly | annual (govpulse.config.KINDS)
+    description: str
+    schedule: Timetable
+    period_help: str
+    fetch: bool = False  # pull the platforms' APIs before landing
+    validate_raw: bool = True  # annual runs land nothing new
+
+    def period_of(self, context: dict[str, Any]) -> str:
+        """The period a scheduled run rates (a manual run passes `period_start`)."""
+        local = pendulum.instance(context["logical_date"]).in_timezone(TIMEZONE)
+        if self.kind == "annual":  # runs in January for the year before
+            return str(local.year - 1)
+        return pendulum.instance(context["data_interval_start"]).in_timezone(TIMEZONE).date()
+
+
+WEEKLY = RatingDag(
+    dag_id="weekly_ratings",
+    kind="weekly",
+    description="Weekly ratings of akimats in social networks (METHODOLOGY §1–4, §6)",
+    # The week is [Friday 00:00, next Friday 00:00) Asia/Almaty; it runs when it closes.
+    schedule=CronDataIntervalTimetable("0 0 * * 5", timezone=TIMEZONE),
+    period_help="First day (a Friday) of the week; default: the run's data interval",
+    fetch=True,
+)
+MONTHLY = RatingDag(
+    dag_id="monthly_incidents",
+    kind="monthly",
+    description="Monthly incident-response rating of responsible bodies (METHODOLOGY §5)",
+    # The calendar month in Asia/Almaty; it runs when the month closes.
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone=TIMEZONE),
+    period_help="The month as YYYY-MM (or its first day); default: the run's data interval",
+)
+ANNUAL = RatingDag(
+    dag_id="annual_ratings",
+    kind="annual",
+    description="The year's final tables of the weekly ratings (METHODOLOGY §7)",
+    # 15 January: the last week of the year (closing in early January) is published by then.
+    schedule=CronTriggerTimetable("0 12 15 1 *", timezone=TIMEZONE),
+    period_help="The year as YYYY; default: the year before the run",
+    validate_raw=False,
+)
+
+
 def build_weekly_dag():  # noqa: ANN201 - the Task SDK's DAG type
+    return build_rating_dag(WEEKLY)
+
+
+def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
     @dag(
-        dag_id="weekly_ratings",
-        description="Weekly ratings of akimats in social networks (METHODOLOGY §1–4, §6)",
-        # The week is [Friday 00:00, next Friday 00:00) Asia/Almaty; it runs when it closes.
-        schedule=CronDataIntervalTimetable("0 0 * * 5", timezone=TIMEZONE),
+        dag_id=spec.dag_id,
+        description=spec.description,
+        schedule=spec.schedule,
         start_date=pendulum.datetime(2020, 1, 3, tz=TIMEZONE),
         catchup=False,
         max_active_runs=1,
         max_active_tasks=1,
-        tags=["govpulse", "weekly"],
+        tags=["govpulse", spec.kind],
         params={
-            "period_start": Param(None, type=["null", "string"],
-                                  description="First day (a Friday) of the week; "
-                                              "default: the run's data interval"),
+            "period_start": Param(None, type=["null", "string"], description=spec.period_help),
             "inbox": Param(None, type=["null", "string"]),
             "registry": Param(None, type=["null", "string"]),
             "warehouse": Param(None, type=["null", "string"]),
@@ -101,19 +158,16 @@ def build_weekly_dag():  # noqa: ANN201 - the Task SDK's DAG type
         },
         doc_md=__doc__,
     )
-    def weekly_ratings() -> None:
+    def rating_dag() -> None:
         @task(task_id=START_TASK)
         def start() -> dict[str, Any]:
             context = get_current_context()
             params = context["params"]
-            week = params.get("period_start")
-            if not week:
-                interval_start = context["data_interval_start"]
-                week = pendulum.instance(interval_start).in_timezone(TIMEZONE).date()
+            period = params.get("period_start") or spec.period_of(context)
             paths = Paths.resolve(params.get("inbox"), params.get("registry"),
                                   params.get("warehouse"), params.get("publish_dir"))
             try:
-                return pipeline.start_run(paths, week)
+                return pipeline.start_run(paths, period, spec.kind)
             except ValueError as exc:
                 raise AirflowFailException(str(exc)) from exc
 
@@ -167,18 +221,19 @@ def build_weekly_dag():  # noqa: ANN201 - the Task SDK's DAG type
                 _failing(run, "publish", exc)
                 raise
 
-        transform = _dbt_step("dbt_transform", ["path:models/staging", "path:models/intermediate"])
-        marts = _dbt_step("dbt_marts", ["path:models/marts"])
-        started = start()
-        (
-            started
-            >> fetch.expand(platform=list(PLATFORMS))
-            >> land()
-            >> validation_task("raw")
-            >> transform
-            >> validation_task("candidates")
-            >> marts
-            >> publish()
-        )
+        steps: list[Any] = [start()]
+        if spec.fetch:
+            steps.append(fetch.expand(platform=list(PLATFORMS)))
+        steps.append(land())
+        if spec.validate_raw:
+            steps.append(validation_task("raw"))
+        steps += [
+            _dbt_step("dbt_transform", f"{spec.kind}_transform"),
+            validation_task("candidates"),
+            _dbt_step("dbt_marts", f"{spec.kind}_marts"),
+            publish(),
+        ]
+        for upstream, downstream in zip(steps, steps[1:], strict=False):
+            upstream >> downstream
 
-    return weekly_ratings()
+    return rating_dag()

@@ -1,4 +1,5 @@
-"""The steps of the weekly run, as plain functions the Airflow tasks call (and tests can too).
+"""The steps of a rating run (weekly, monthly, annual), as plain functions the Airflow tasks call
+(and tests can too).
 
 Every step that writes the private warehouse opens it, works and closes it: DuckDB allows one
 writer process at a time, and the Airflow pool `duckdb_warehouse` (1 slot) serialises them.
@@ -9,11 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from govpulse.config import Paths, ensure_pseudonym_key, parse_week
+from govpulse.config import Paths, ensure_pseudonym_key, period_end_of, period_start_of
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
 from ingestion.warehouse import connect, ensure_schema
@@ -26,6 +27,14 @@ WEEKLY_MARTS = (
     "rating_district_pages_weekly",
     "rating_insta_akims_weekly",
 )
+# The revisioned histories each run kind appends to.
+MARTS = {
+    "weekly": WEEKLY_MARTS,
+    "monthly": ("rating_incidents_monthly", "incident_stats_monthly"),
+    "annual": ("rating_annual",),
+}
+# dbt var period_kind of each run kind (macros/periods.sql)
+PERIOD_KINDS = {"weekly": "week", "monthly": "month", "annual": "year"}
 
 
 class ValidationFailed(Exception):
@@ -34,24 +43,44 @@ class ValidationFailed(Exception):
 
 def start_run(paths: Paths, period_start: str | date, kind: str = "weekly") -> dict[str, Any]:
     """Register the run in ops.runs; return the run context every later step receives."""
-    week = parse_week(period_start)
+    start = period_start_of(kind, period_start)
+    end = period_end_of(kind, start)
     now = datetime.now(UTC)
-    run_id = f"{kind}-{week.isoformat()}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    run_id = f"{kind}-{start.isoformat()}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with connect(paths.warehouse) as con:
         ensure_schema(con)
+        if kind == "annual":
+            _require_published_weeks(con, start, end)
         con.execute(
             "INSERT INTO ops.runs (run_id, kind, period_start, started_at, status) "
             "VALUES (?, ?, ?, ?, 'running')",
-            [run_id, kind, week, now],
+            [run_id, kind, start, now],
         )
     return {
         "run_id": run_id,
         "kind": kind,
-        "period_start": week.isoformat(),
-        "period_end": (week + timedelta(days=7)).isoformat(),
+        "period_start": start.isoformat(),
+        "period_end": end.isoformat(),
         "published_at": now.isoformat(),
         "paths": paths.as_strings(),
     }
+
+
+def _require_published_weeks(con: Any, start: date, end: date) -> None:
+    """The annual tables summarise published weeks: say so plainly when there are none."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?",
+        [WEEKLY_MARTS[0]],
+    ).fetchone()[0]
+    weeks = con.execute(
+        f"SELECT count(DISTINCT period_start) FROM marts.{WEEKLY_MARTS[0]} "
+        "WHERE period_start >= ? AND period_start < ?", [start, end],
+    ).fetchone()[0] if exists else 0
+    if not weeks:
+        raise ValueError(
+            f"no weekly rating of {start.year} is published in this warehouse: run "
+            f"`govpulse run weekly` (or a backfill) for its weeks before the annual tables"
+        )
 
 
 def paths_of(run: dict[str, Any]) -> Paths:
@@ -62,7 +91,7 @@ def land(run: dict[str, Any]) -> dict[str, Any]:
     """Check and load the registry, then land the new inbox files."""
     paths = paths_of(run)
     with connect(paths.warehouse) as con:
-        registry_rows = load_registry(con, paths.registry)
+        registry_rows = load_registry(con, paths.registry, run["run_id"])
         report = land_inbox(con, paths.inbox, run["run_id"])
         con.execute(
             """
@@ -94,9 +123,12 @@ def validate(run: dict[str, Any], stage: str) -> str:
     from govpulse import validation  # GX is heavy: imported only when a run validates
 
     paths = paths_of(run)
-    week = date.fromisoformat(run["period_start"])
-    check = validation.validate_raw if stage == "raw" else validation.validate_candidates
-    report = check(paths.warehouse, run["run_id"], week)
+    start = date.fromisoformat(run["period_start"])
+    if stage == "raw":
+        report = validation.validate_raw(paths.warehouse, run["run_id"], start)
+    else:
+        report = validation.validate_candidates(paths.warehouse, run["run_id"], start,
+                                                kind=run["kind"])
     validation.record(paths.warehouse, report)
     summary = report.summary()
     log.info(summary)
@@ -115,6 +147,7 @@ def dbt_env(run: dict[str, Any]) -> dict[str, str]:
 def dbt_vars(run: dict[str, Any]) -> dict[str, str]:
     return {
         "period_start": run["period_start"],
+        "period_kind": PERIOD_KINDS[run["kind"]],
         "published_at": run["published_at"],
         "run_id": run["run_id"],
     }
@@ -128,7 +161,7 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
     with connect(paths.warehouse) as con:
         revisions = [
             row[0]
-            for mart in WEEKLY_MARTS
+            for mart in MARTS[run["kind"]]
             for row in con.execute(
                 f"SELECT max(revision) FROM marts.{mart} "
                 "WHERE period_start = ? AND published_at = ?::TIMESTAMPTZ",

@@ -71,16 +71,20 @@ def _copy(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
             f"CREATE TABLE pub.{schema}.{_ident(name)} AS "
             f"SELECT {columns} FROM src.{schema}.{_ident(name)}"
         )
-    # Views are re-created inside the published file so they refer to its own tables.
+    # Views are re-created inside the published file so they refer to its own tables; a view
+    # over another view waits until that one exists.
     con.execute("USE pub")
-    for schema, name, kind, _ in relations:
-        if kind == "view":
-            body = con.execute(
-                "SELECT sql FROM duckdb_views() WHERE database_name = 'src' "
-                "AND schema_name = ? AND view_name = ?",
-                [schema, name],
-            ).fetchone()[0]
-            con.execute(_unqualified(body, catalog))
+    pending = [_unqualified(sql, catalog) for _, _, kind, sql in relations if kind == "view"]
+    while pending:
+        failed: list[str] = []
+        for body in pending:
+            try:
+                con.execute(body)
+            except duckdb.CatalogException:
+                failed.append(body)
+        if len(failed) == len(pending):
+            con.execute(failed[0])  # no progress: raise the first error as it is
+        pending = failed
 
 
 def _unqualified(view_sql: str, catalog: str) -> str:

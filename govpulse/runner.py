@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ class RunOutcome:
         r = self.run
         loaded = json.loads(r.get("rows_loaded") or "{}")
         revision = r.get("revision_published")
+        period = {"weekly": "week", "monthly": "month", "annual": "year"}.get(r.get("kind"), "")
         lines = [
-            f"week {r.get('period_start')}: {r.get('status')} "
+            f"{period} {r.get('period_start')}: {r.get('status')} "
             f"({'revision ' + str(revision) + ' published' if revision else 'no change'})",
             f"  rows loaded: {sum(loaded.values())} "
             f"({', '.join(f'{k} {v}' for k, v in loaded.items() if v) or 'no new files'}); "
@@ -37,14 +38,18 @@ class RunOutcome:
         return "\n".join(lines)
 
 
-def _latest_run(warehouse: Path, period_start: date) -> dict[str, Any]:
+DAG_IDS = {"weekly": "weekly_ratings", "monthly": "monthly_incidents",
+           "annual": "annual_ratings"}
+
+
+def _latest_run(warehouse: Path, kind: str, period_start: date) -> dict[str, Any]:
     if not warehouse.exists():
         return {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         cursor = con.execute(
-            "SELECT * FROM ops.runs WHERE kind = 'weekly' AND period_start = ? "
+            "SELECT * FROM ops.runs WHERE kind = ? AND period_start = ? "
             "ORDER BY started_at DESC LIMIT 1",
-            [period_start],
+            [kind, period_start],
         )
         row = cursor.fetchone()
         if row is None:
@@ -54,19 +59,31 @@ def _latest_run(warehouse: Path, period_start: date) -> dict[str, Any]:
 
 def run_weekly(paths: Paths, period_start: date) -> RunOutcome:
     """Trigger `weekly_ratings` for the week through Airflow and wait for it to finish."""
+    return run_dag("weekly", paths, period_start)
+
+
+def run_dag(kind: str, paths: Paths, period_start: date) -> RunOutcome:
+    """Trigger the DAG of a run kind for the period that starts on `period_start` through
+    Airflow itself (the code path of a scheduled run) and wait for it to finish."""
     airflow_home.configure()
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
-    bag = DagBag(dag_folder=str(DAGS_DIR / "weekly_ratings.py"))
+    dag_id = DAG_IDS[kind]
+    bag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py"))
     if bag.import_errors:
         return RunOutcome(False, f"the DAG file does not import: {bag.import_errors}")
-    dag = bag.get_dag("weekly_ratings")
+    dag = bag.get_dag(dag_id)
     conf = {"period_start": period_start.isoformat(), **paths.as_strings()}
-    conf["publish_dir"] = conf.pop("publish_dir")
+    triggered = datetime.now(UTC)
     dag_run = dag.test(run_conf=conf)
-    run = _latest_run(paths.warehouse, period_start)
+    run = _latest_run(paths.warehouse, kind, period_start)
+    if run and run["started_at"] < triggered:
+        run = {}  # this run did not get as far as registering itself
     if dag_run.state != DagRunState.SUCCESS:
-        reason = run.get("message") or f"DAG run ended {dag_run.state}; see the task logs above"
+        reason = run.get("message") or (
+            f"DAG run ended {dag_run.state} before the run started (bad period or paths?); "
+            "see the task log above" if not run else
+            f"DAG run ended {dag_run.state}; see the task logs above")
         return RunOutcome(False, reason, run)
     return RunOutcome(True, run=run, published_file=paths.published_file)

@@ -41,14 +41,19 @@ class Column:
     kind: str
     required: bool = False
     values: tuple[str, ...] = field(default_factory=tuple)
+    # a registry table whose entity_id the value must name (checked when landing)
+    references: str | None = None
+    # a column of the same row this timestamp may not precede
+    not_before: str | None = None
 
     @property
     def sql_type(self) -> str:
         return SQL_TYPES[self.kind]
 
 
-def _c(name: str, kind: str, required: bool = False, values: tuple[str, ...] = ()) -> Column:
-    return Column(name, kind, required, values)
+def _c(name: str, kind: str, required: bool = False, values: tuple[str, ...] = (),
+       references: str | None = None, not_before: str | None = None) -> Column:
+    return Column(name, kind, required, values, references, not_before)
 
 
 DATASETS: dict[str, tuple[Column, ...]] = {
@@ -110,13 +115,15 @@ DATASETS: dict[str, tuple[Column, ...]] = {
     "incidents": (
         _c("incident_id", ID, True),
         _c("detected_at", TIMESTAMP, True),
-        _c("body_id", ID, True),
+        # METHODOLOGY §5: an incident naming an entity the registry lacks is quarantined
+        _c("body_id", ID, True, references="entities"),
         _c("platform", ENUM, False, PLATFORMS),
         _c("url", TEXT),
         _c("category", TEXT),
         _c("municipality_id", ID),
-        _c("first_response_at", TIMESTAMP),
-        _c("resolved_at", TIMESTAMP),
+        # a response or resolution before detection would rank a body first on E1
+        _c("first_response_at", TIMESTAMP, not_before="detected_at"),
+        _c("resolved_at", TIMESTAMP, not_before="detected_at"),
         _c("answer_quality", SCORE),
         _c("satisfaction", ENUM, False, SATISFACTION),
     ),

@@ -398,12 +398,20 @@ def _parsed_expr(column: Column, value: str) -> str:
     raise ValueError(f"unknown column kind {kind}")
 
 
-def _reason_exprs(column: Column, source: str | None, value: str, parsed: str) -> list[str]:
+def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
+                  registry: bool = True) -> list[str]:
     name = column.name
     shown = f"left({value}, 60)"
     reasons = []
     if column.required and source is None:
         return [f"'column {name} missing from the file'"]
+    if column.references and registry:
+        reasons.append(
+            f"CASE WHEN {value} IS NOT NULL AND {value} NOT IN "
+            f"(SELECT entity_id FROM registry.{column.references}) "
+            f"THEN 'unknown {name}: ' || {shown} || ' is not in the registry''s "
+            f"{column.references}.csv (add it there, then drop the rows again)' END"
+        )
     if column.required:
         reasons.append(f"CASE WHEN {value} IS NULL THEN 'missing required value: {name}' END")
     if column.kind == ENUM:
@@ -432,13 +440,25 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
                     load_id: int, relative: str, run_id: str) -> None:
     """Split `_stage` into typed raw rows and quarantined rows with one pass of SQL each."""
     by_name = {h.strip().lower(): h for h in header}
+    # references are checked against the registry the run loaded (landing on its own, as some
+    # tests do, has none)
+    registry = bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'registry'"
+    ).fetchone()[0])
     selects, reasons = [], []
+    parsed_of: dict[str, str] = {}
     for column in DATASETS[dataset]:
         source = by_name.get(column.name)
         value = _value_expr(column, source)
         parsed = _parsed_expr(column, value)
         selects.append(f"{parsed} AS {_ident(column.name)}")
-        reasons.extend(_reason_exprs(column, source, value, parsed))
+        reasons.extend(_reason_exprs(column, source, value, parsed, registry))
+        parsed_of[column.name] = parsed
+    for column in DATASETS[dataset]:
+        if column.not_before and column.not_before in parsed_of:
+            this, earlier = parsed_of[column.name], parsed_of[column.not_before]
+            reasons.append(f"CASE WHEN {this} < {earlier} THEN '{column.name} is before "
+                           f"{column.not_before}: ' || {this}::VARCHAR END")
     reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')"
     if "_valid_json" in header:
         reason = f"CASE WHEN NOT _valid_json THEN 'not a valid JSON object' ELSE {reason} END"

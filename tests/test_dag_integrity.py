@@ -48,3 +48,54 @@ def test_schedule_gives_the_friday_to_friday_week(
 ) -> None:
     interval = dag.timetable.infer_manual_data_interval(run_after=after)
     assert (interval.start, interval.end) == (week_start, week_end)
+
+
+@pytest.fixture(scope="module")
+def bag(airflow_db):  # noqa: ANN001, ANN201
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_DIR))
+
+
+@pytest.mark.parametrize(("dag_id", "order"), [
+    ("monthly_incidents", ["start", "land", "validate_raw", "dbt_transform",
+                           "validate_candidates", "dbt_marts", "publish"]),
+    # the annual tables rate published weeks: the registry is loaded, nothing is landed
+    ("annual_ratings", ["start", "land", "dbt_transform", "validate_candidates", "dbt_marts",
+                        "publish"]),
+])
+def test_monthly_and_annual_dags_write_audit_publish(bag, dag_id: str, order: list) -> None:  # noqa: ANN001
+    dag = bag.get_dag(dag_id)
+    assert sorted(t.task_id for t in dag.tasks) == sorted(order)
+    for upstream, downstream in zip(order, order[1:], strict=False):
+        assert dag.get_task(upstream).downstream_task_ids == {downstream}
+    kind = dag_id.split("_")[0]
+    assert dag.get_task("dbt_transform").selector == f"{kind}_transform"
+    assert dag.get_task("dbt_marts").selector == f"{kind}_marts"
+    assert dag.max_active_runs == 1 and dag.max_active_tasks == 1
+
+
+def test_monthly_schedule_gives_the_calendar_month_in_almaty(bag) -> None:  # noqa: ANN001
+    dag = bag.get_dag("monthly_incidents")
+    interval = dag.timetable.infer_manual_data_interval(
+        run_after=datetime(2026, 11, 1, 0, 1, tzinfo=ALMATY))
+    assert (interval.start, interval.end) == (datetime(2026, 10, 1, tzinfo=ALMATY),
+                                              datetime(2026, 11, 1, tzinfo=ALMATY))
+
+
+def test_annual_dag_rates_the_year_before_its_january_run(bag) -> None:  # noqa: ANN001
+    from govpulse.orchestration import ANNUAL
+
+    dag = bag.get_dag("annual_ratings")
+    info = dag.timetable.next_dagrun_info(last_automated_data_interval=None,
+                                          restriction=_restriction(datetime(2026, 6, 1,
+                                                                            tzinfo=ALMATY)))
+    run_at = info.logical_date.astimezone(ALMATY)
+    assert (run_at.month, run_at.day, run_at.hour) == (1, 15, 12)
+    assert ANNUAL.period_of({"logical_date": info.logical_date}) == str(run_at.year - 1)
+
+
+def _restriction(earliest: datetime):  # noqa: ANN202
+    from airflow.timetables.base import TimeRestriction
+
+    return TimeRestriction(earliest=earliest, latest=None, catchup=False)

@@ -51,6 +51,15 @@ def test_unit_tests_cover_the_rules_that_are_easy_to_get_wrong() -> None:
         "test_bot_rule_and_latest_audit",
         "test_people_indicators_audience_and_zero_activity",
         "test_entities_active_validity_and_population_rule",
+        "test_entities_active_mid_week_rename_takes_the_name_at_period_end",
+        "test_entities_active_2022_regions_and_capital_name_in_2020",
+        "test_entities_active_2022_regions_and_capital_name_after_the_switch",
         "test_latest_loaded_copy_wins",
+        "test_exclusions_counted_once_under_the_first_failing_rule",
+        "test_explanations_points_weights_and_null_values",
+        "test_incident_indicators_and_the_two_incident_minimum",
+        "test_body_groups_are_ranked_separately_with_ties",
+        "test_latest_copy_decides_the_month_and_overdue",
+        "test_annual_places_per_rating_and_optional_expert_score",
     ):
         assert f"name: {test_name}" in yaml_text

@@ -1,4 +1,7 @@
-{# Reporting periods: [Friday 00:00, next Friday 00:00) in the methodology's time zone. #}
+{#
+  Reporting periods in the methodology's time zone: a week [Friday 00:00, next Friday 00:00),
+  a calendar month, or a calendar year (var period_kind; the pipeline sets it with period_start).
+#}
 
 {% macro period_start() -%}
     {%- set value = var('period_start') | string -%}
@@ -8,8 +11,23 @@
     DATE '{{ value }}'
 {%- endmacro %}
 
+{% macro period_interval() -%}
+    {%- set kind = var('period_kind', 'week') -%}
+    {%- set intervals = {'week': "INTERVAL 7 DAY", 'month': "INTERVAL 1 MONTH", 'year': "INTERVAL 1 YEAR"} -%}
+    {%- if kind not in intervals -%}
+        {{ exceptions.raise_compiler_error("var period_kind must be week, month or year, got " ~ kind) }}
+    {%- endif -%}
+    {{ intervals[kind] }}
+{%- endmacro %}
+
+{# Exclusive end of the period (the day after its last day). #}
 {% macro period_end() -%}
-    ({{ period_start() }} + 7)
+    ({{ period_start() }} + {{ period_interval() }})::DATE
+{%- endmacro %}
+
+{# First day of the period before this one (movement compares with it). #}
+{% macro previous_period_start() -%}
+    ({{ period_start() }} - {{ period_interval() }})::DATE
 {%- endmacro %}
 
 {# The instant a local calendar day starts (tzdata knows Kazakhstan's 2024-03-01 switch). #}

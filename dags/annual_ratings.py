@@ -1,0 +1,5 @@
+"""Airflow DAG `annual_ratings`: the year's final tables (built in govpulse.orchestration)."""
+
+from govpulse.orchestration import ANNUAL, build_rating_dag
+
+annual_ratings = build_rating_dag(ANNUAL)

@@ -1,0 +1,6 @@
+select
+    year,
+    rating,
+    unit_id,
+    score
+from {{ source('registry', 'expert_scores') }}
