@@ -16,6 +16,8 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
 DEMO_DIR := var/demo
 DEMO_WEEKS := 2026-11-06 2026-11-13
+DEMO_MONTH := 2026-11
+DEMO_YEAR := 2026
 DEMO_ENV := GOVPULSE_INBOX=$(DEMO_DIR)/inbox GOVPULSE_REGISTRY=$(DEMO_DIR)/registry \
             GOVPULSE_WAREHOUSE=var/warehouse.duckdb GOVPULSE_PUBLISH_DIR=var/publish
 
@@ -29,11 +31,13 @@ install:  ## install uv if missing and the locked environment
 		|| { echo "installing uv from PyPI…"; $(PYTHON) -m pip install --quiet --user uv; }
 	$(UV) sync --frozen
 
-demo: install  ## generate a demo inbox, run two weeks through Airflow, print the ratings
+demo: install  ## generate a demo inbox, run two weeks, their month and year through Airflow, print the ratings
 	$(RUN) govpulse generate --out $(DEMO_DIR) --weeks 2 --seed 42
 	@for week in $(DEMO_WEEKS); do \
 		$(DEMO_ENV) $(RUN) govpulse run weekly --period-start $$week || exit 1; \
 	done
+	@$(DEMO_ENV) $(RUN) govpulse run monthly --month $(DEMO_MONTH)
+	@$(DEMO_ENV) $(RUN) govpulse run annual --year $(DEMO_YEAR)
 	@$(DEMO_ENV) $(RUN) govpulse show
 
 test: install  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, GX)

@@ -1,4 +1,4 @@
-"""Print the top of each published weekly rating (what `make demo` ends with)."""
+"""Print the top of each published rating (what `make demo` ends with)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,29 @@ from pathlib import Path
 
 import duckdb
 
-# Relation, Russian title, indicator columns shown.
+# Relation, Russian title, indicator columns shown, period kind, column of separately ranked groups.
 RATINGS = (
     ("rating_people_weekly_current", "Что говорит народ (акиматы областей)",
-     ("mentions", "engagement", "engagement_per_1k_pop", "sentiment_audience_net")),
+     ("mentions", "engagement", "engagement_per_1k_pop", "sentiment_audience_net"), "week", None),
     ("rating_region_pages_weekly_current", "Официальные страницы акиматов областей",
-     ("subscribers", "engagement", "er_subscribers_pct", "engagement_per_1k_pop")),
+     ("subscribers", "engagement", "er_subscribers_pct", "engagement_per_1k_pop"), "week", None),
     ("rating_district_pages_weekly_current", "Официальные страницы акиматов районов",
-     ("subscribers", "engagement", "er_subscribers_pct", "engagement_per_1k_pop")),
+     ("subscribers", "engagement", "er_subscribers_pct", "engagement_per_1k_pop"), "week", None),
     ("rating_insta_akims_weekly_current", "Инста-акимы",
-     ("real_subscribers", "engaged_users", "er_real_pct")),
+     ("real_subscribers", "engaged_users", "er_real_pct"), "week", None),
+    ("rating_incidents_monthly_current", "Инцидент Менеджмент: ответы на обращения жителей",
+     ("incidents", "avg_response_minutes", "resolved_count", "resolved_satisfied_pct",
+      "answer_quality_avg"), "month", "body_group"),
+    ("rating_annual_current", "Итоги года", ("weeks_rated", "mean_weekly_place", "expert_score"),
+     "year", "rating"),
 )
+PERIODS = {"week": "неделя с {:%d.%m.%Y}", "month": "месяц {:%m.%Y}", "year": "{:%Y} год"}
+GROUPS = {
+    "municipal": "акиматы районов и городов", "regional_service": "региональные службы",
+    "ministry": "министерства", "people": "Что говорит народ",
+    "region_pages": "страницы акиматов областей", "district_pages": "страницы акиматов районов",
+    "insta_akims": "Инста-акимы",
+}
 
 
 LABELS = {
@@ -29,6 +41,14 @@ LABELS = {
     "real_subscribers": "реальные подписчики",
     "engaged_users": "вовлечённые",
     "er_real_pct": "ER реальн., %",
+    "incidents": "обращения",
+    "avg_response_minutes": "ответ, мин",
+    "resolved_count": "решено",
+    "resolved_satisfied_pct": "довольны, %",
+    "answer_quality_avg": "качество ответа",
+    "weeks_rated": "недель",
+    "mean_weekly_place": "среднее место",
+    "expert_score": "оценка экспертов",
 }
 
 
@@ -53,33 +73,55 @@ def show(published_file: Path, top: int = 5) -> str:
         raise FileNotFoundError(f"{published_file} does not exist yet: run a week first")
     lines = []
     with duckdb.connect(str(published_file), read_only=True) as con:
-        for relation, title, indicators in RATINGS:
-            week = con.execute(f"SELECT max(period_start) FROM marts.{relation}").fetchone()[0]
-            if week is None:
-                lines.append(f"\n{title}: no published week yet")
+        published = {r[0] for r in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'").fetchall()}
+        for relation, title, indicators, period, group in RATINGS:
+            latest = (con.execute(f"SELECT max(period_start) FROM marts.{relation}").fetchone()[0]
+                      if relation in published else None)
+            if latest is None:
+                if period == "week":
+                    lines.append(f"\n{title}: no published week yet")
                 continue
-            rows = con.execute(
-                f"""
-                SELECT final_place,
-                       unit_name || coalesce(' / ' || unit_name_kk, '') AS unit_name,
-                       penalty_points, movement, revision,
-                       {', '.join(indicators)}, count(*) OVER () AS units
-                FROM marts.{relation} WHERE period_start = ?
-                ORDER BY final_place, unit_name LIMIT ?
-                """,
-                [week, top],
-            ).fetchall()
-            lines.append(f"\n{title} — неделя с {week:%d.%m.%Y} "
-                         f"(ревизия {rows[0][4]}, участников: {rows[0][-1]})")
-            lines.append(f"  {'место':>5}  {'штраф':>6}  {'±':>4}  участник | "
-                         + " | ".join(LABELS[i] for i in indicators))
-            for place, name, points, movement, _, *values in rows:
-                shown = " | ".join(_fmt(v) for v in values[:-1])
-                lines.append(f"  {place:>5}  {points:>6.0f}  {_arrow(movement):>4}  "
-                             f"{name} | {shown}")
+            lines += _table(con, relation, title, indicators, PERIODS[period].format(latest),
+                            latest, group, top)
     lines.append(f"\nPublished file: {published_file}")
     lines.append(
         "Query it: uv run python -c \"import duckdb; print(duckdb.connect("
         f"'{published_file}', read_only=True).sql('FROM marts.rating_people_weekly_current'))\""
     )
     return "\n".join(lines)
+
+
+def _table(con: duckdb.DuckDBPyConnection, relation: str, title: str,
+           indicators: tuple[str, ...], period: str, latest: object, group: str | None,
+           top: int) -> list[str]:
+    group_expr = group or "NULL"
+    rows = con.execute(
+        f"""
+        SELECT {group_expr} AS unit_group, final_place,
+               unit_name || coalesce(' / ' || unit_name_kk, '') AS unit_name,
+               penalty_points, movement, revision,
+               {', '.join(indicators)}, count(*) OVER (PARTITION BY {group_expr}) AS units
+        FROM marts.{relation} WHERE period_start = ?
+        QUALIFY row_number() OVER (PARTITION BY {group_expr} ORDER BY final_place, unit_name)
+                <= ?
+        ORDER BY unit_group, final_place, unit_name
+        """,
+        [latest, top],
+    ).fetchall()
+    lines = [f"\n{title} — {period} (ревизия {rows[0][5]})"]
+    header = (f"  {'место':>5}  {'штраф':>6}  {'±':>4}  участник | "
+              + " | ".join(LABELS[i] for i in indicators))
+    shown_group = object()
+    for unit_group, place, name, points, movement, _, *values in rows:
+        if unit_group != shown_group:
+            if group:
+                lines.append(f"  [{GROUPS.get(unit_group, unit_group)}, участников: "
+                             f"{values[-1]}]")
+            else:
+                lines[0] += f", участников: {values[-1]}"
+            lines.append(header)
+            shown_group = unit_group
+        shown = " | ".join(_fmt(v) for v in values[:-1])
+        lines.append(f"  {place:>5}  {points:>6.0f}  {_arrow(movement):>4}  {name} | {shown}")
+    return lines

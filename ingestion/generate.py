@@ -20,8 +20,10 @@ Layout written under `out_dir`:
 
 `<ps>` is the week's period_start (a Friday, ISO date), so byte order of names = time order.
 `<ym>` is a calendar month (YYYY-MM, Asia/Almaty) touched by the weeks: incidents cover whole
-months, because the incident rating is monthly. Incident rows are keyed by the month's ordinal,
-so a month's files do not depend on which weeks touched it.
+months, because the incident rating is monthly; the month still running when the last week
+closes is exported up to that instant, as a real export would be. Incident rows are keyed by the
+month's ordinal, so a month that ended before the last week closed does not depend on which
+weeks touched it.
 
 Incidents (about 200,000 a month at scale 1, at least 200): municipal bodies (district, city and
 city-district entities) and the generated ministries / regional services, skewed by size. Each
@@ -227,7 +229,7 @@ def generate(
         for ps in periods:
             for name, files in _write_week(con, inbox, ps, n_mentions, bad_rows).items():
                 add(name, files)
-        _create_incidents(con, months, n_incidents)
+        _create_incidents(con, months, n_incidents, as_of=periods[-1] + timedelta(days=7))
         for month in months:
             add("incidents", _write_month(con, inbox, month, bad_rows))
         add("expert_scores", [_write_expert_scores(con, out_dir / "registry", months)])
@@ -1047,17 +1049,19 @@ def _weighted_case(r_sql: str, items: list[tuple[str, int]]) -> str:
     return f"CASE {' '.join(whens)} ELSE {_lit(items[-1][0])} END"
 
 
-def _create_incidents(con: duckdb.DuckDBPyConnection, months: list[date], n: int) -> None:
-    """Table incidents_all: the true state of every incident of the months (one row each),
-    plus three rows (kind 'bad') that the late file spoils."""
+def _create_incidents(con: duckdb.DuckDBPyConnection, months: list[date], n: int,
+                      as_of: date) -> None:
+    """Table incidents_all: every incident of the months (one row each) as exported at local
+    midnight `as_of` (when the last generated week closed: a month still running then is
+    exported up to that day), plus three rows (kind 'bad') that the late file spoils."""
     ms_list = ", ".join(f"DATE '{m.isoformat()}'" for m in months)
     municipal = ", ".join(_lit(level) for level in MUNICIPAL_LEVELS)
     shares = " ".join(f"WHEN {_lit(g)} THEN {w}" for g, w in GROUP_SHARES.items())
     con.execute(f"""
         CREATE TABLE inc_months AS
-        SELECT ms, (ms + INTERVAL 1 MONTH)::DATE AS me, year(ms) * 12 + month(ms) - 1 AS mo,
-               date_diff('day', ms, (ms + INTERVAL 1 MONTH)::DATE) AS days
-        FROM (SELECT unnest([{ms_list}]) AS ms);
+        SELECT ms, me, year(ms) * 12 + month(ms) - 1 AS mo, date_diff('day', ms, me) AS days
+        FROM (SELECT ms, least((ms + INTERVAL 1 MONTH)::DATE, DATE '{as_of.isoformat()}') AS me
+              FROM (SELECT unnest([{ms_list}]) AS ms));
         -- municipalities and bodies active in the month, with their latest population
         CREATE TABLE inc_units AS
         WITH pop AS (
@@ -1122,6 +1126,21 @@ def _create_incidents(con: duckdb.DuckDBPyConnection, months: list[date], n: int
         FROM inc_groups g JOIN range(10000) s(r) ON s.r >= g.cum_hi - g.w AND s.r < g.cum_hi;
     """)
     con.execute(f"CREATE TABLE incidents_all AS {_incidents_sql(n, municipal)}")
+    # An export cannot hold what came after it: responses, resolutions and feedback later
+    # than the export instant are not known yet.
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE incidents_all AS
+        SELECT * REPLACE (
+            CASE WHEN first_response < $as_of THEN first_response END AS first_response,
+            CASE WHEN resolved_at < $as_of THEN resolved_at END AS resolved_at,
+            CASE WHEN first_response < $as_of THEN answer_quality END AS answer_quality,
+            CASE WHEN first_response < $as_of AND coalesce(resolved_at < $as_of, true)
+                 THEN satisfaction END AS satisfaction)
+        FROM incidents_all
+        """,
+        {"as_of": as_of},
+    )
 
 
 def _incidents_sql(n: int, municipal: str) -> str:
@@ -1159,7 +1178,7 @@ def _incidents_sql(n: int, municipal: str) -> str:
         SELECT d.*,
                'INC-' || strftime(d.ms, '%Y%m') || '-' || lpad(d.i::VARCHAR, 8, '0')
                    AS incident_id,
-               -- the exactly-two body: the month's first and last second, Almaty time
+               -- the exactly-two body: the month's first and last second (of its export)
                CASE WHEN d.kind = 'two' AND d.j = 0 THEN d.ms::TIMESTAMP
                     WHEN d.kind = 'two' THEN d.me::TIMESTAMP - INTERVAL 1 SECOND
                     ELSE d.ms::TIMESTAMP + to_seconds(86400 * rn(d.mo, d.i, 'day', d.days)

@@ -225,37 +225,45 @@ def test_covered_months() -> None:
     assert gen.covered_months([date(2025, 12, 26)]) == [date(2025, 12, 1), date(2026, 1, 1)]
 
 
-def test_incidents_cover_whole_months(con: duckdb.DuckDBPyConnection) -> None:
-    """Weeks of 6..19 November give incidents of all of November, Almaty wall-clock time."""
+def test_incidents_cover_the_month_up_to_the_export(con: duckdb.DuckDBPyConnection) -> None:
+    """Weeks of 6..19 November give incidents of November exported when the last week closed
+    (20 November 00:00, Almaty wall-clock time): nothing after it, responses included."""
     first, last, days, shapes = con.execute("""
         SELECT min(detected), max(detected), count(DISTINCT detected::DATE),
                count(*) FILTER (WHERE NOT regexp_matches(
                    detected_at, '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d$'))
         FROM incidents""").fetchone()
-    assert (first, last) == (datetime(2026, 11, 1), datetime(2026, 11, 30, 23, 59, 59))
-    assert days >= 27  # ~200 incidents over 30 days: nearly every day has some
+    assert (first, last) == (datetime(2026, 11, 1), datetime(2026, 11, 19, 23, 59, 59))
+    assert days >= 17  # ~200 incidents over 19 days: nearly every day has some
+    later = con.execute("""
+        SELECT count(*) FROM incident_rows
+        WHERE first_response_at >= '2026-11-20' OR resolved_at >= '2026-11-20'""").fetchone()[0]
+    assert later == 0
     assert shapes == 0, "timestamps are ISO-8601 without an offset"
 
 
 def test_incidents_of_a_month_do_not_depend_on_the_weeks(
     run: tuple[Path, dict], tmp_path: Path
 ) -> None:
-    out, _ = run
-    summary = gen.generate(tmp_path, weeks=1, scale=SCALE,
+    one, two = tmp_path / "one", tmp_path / "two"
+    summary = gen.generate(one, weeks=1, scale=SCALE,
                            first_period_start=date(2026, 10, 30))  # 30 Oct .. 5 Nov
+    gen.generate(two, weeks=2, scale=SCALE, first_period_start=date(2026, 10, 23))
     assert summary["months"] == ["2026-10", "2026-11"]
     assert summary["datasets"]["incidents"]["files"] == [
         "incidents/2026-10_incidents.csv", "incidents/2026-10_incidents_late.csv",
         "incidents/2026-11_incidents.csv", "incidents/2026-11_incidents_late.csv"]
-    ours = digests(out / "inbox" / "incidents")
-    theirs = digests(tmp_path / "inbox" / "incidents")
-    assert {k: v for k, v in theirs.items() if k.startswith("2026-11")} == ours
+    # October ended before either export: the same files, whole
+    ours, theirs = digests(one / "inbox" / "incidents"), digests(two / "inbox" / "incidents")
+    assert {k: v for k, v in theirs.items() if k.startswith("2026-10")} == {
+        k: v for k, v in ours.items() if k.startswith("2026-10")}
     con = duckdb.connect()
-    october = con.execute(f"""
+    october, november = (con.execute(f"""
         SELECT min(detected_at), max(detected_at)
-        FROM read_csv('{tmp_path}/inbox/incidents/2026-10_incidents.csv', all_varchar = true)
-        """).fetchone()
+        FROM read_csv('{one}/inbox/incidents/2026-{m}_incidents.csv', all_varchar = true)
+        """).fetchone() for m in ("10", "11"))
     assert october == ("2026-10-01T00:00:00", "2026-10-31T23:59:59")
+    assert november == ("2026-11-01T00:00:00", "2026-11-05T23:59:59")  # exported on 6 Nov
 
 
 def test_default_scale_has_the_tested_incident_volume(run: tuple[Path, dict]) -> None:
@@ -286,7 +294,7 @@ def test_body_group_mix(con: duckdb.DuckDBPyConnection) -> None:
         GROUP BY body_group, body_id HAVING count(*) = 2
            AND min(detected) = TIMESTAMP '2026-11-01 00:00:00'""").fetchall()
     assert sorted(g for g, _ in edges) == ["ministry", "municipal", "regional_service"]
-    assert all(ts[1] == datetime(2026, 11, 30, 23, 59, 59) for _, ts in edges)
+    assert all(ts[1] == datetime(2026, 11, 19, 23, 59, 59) for _, ts in edges)  # exported 20 Nov
 
 
 def test_incident_bodies_and_municipalities_are_registry_entities(
