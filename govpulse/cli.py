@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from govpulse import airflow_home
 from govpulse.config import Paths, parse_month, parse_week, parse_year
@@ -36,54 +37,74 @@ def _add_path_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, help=help_text)
 
 
+def _command(commands: Any, name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A sub-command whose --help starts with the same sentence as its line in the list."""
+    return commands.add_parser(name, help=help_text, description=help_text[0].upper()
+                               + help_text[1:] + ".", **kwargs)
+
+
+RUN_EPILOG = (
+    "While the DAG runs, a line per task shows how it ended and how long it took; at the end a "
+    "summary gives the rows loaded and quarantined, the validations passed and failed, the "
+    "revision published and where the published file is. Exit status 0 when the run "
+    "succeeded, 1 when it failed (nothing is published then), 2 for a bad option or path."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="govpulse",
         description="Ratings of government bodies in social networks, on Airflow + dbt + DuckDB.",
+        epilog="Run `govpulse <command> --help` for the options of a command.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
 
-    run = commands.add_parser("run", help="run a rating DAG through Airflow for one period")
-    run_kinds = run.add_subparsers(dest="kind", required=True)
-    weekly = run_kinds.add_parser(
-        "weekly", help="the four weekly ratings of one reporting week (Friday to Friday)"
-    )
+    run = _command(commands, "run", "run a rating DAG through Airflow for one period",
+                   epilog=RUN_EPILOG)
+    run_kinds = run.add_subparsers(dest="kind", required=True, metavar="<kind>")
+    weekly = _command(
+        run_kinds, "weekly",
+        "the four weekly ratings of one reporting week (Friday 00:00 to Friday 00:00 "
+        "Asia/Almaty), due by Friday 18:00 of the day it closes", epilog=RUN_EPILOG)
     weekly.add_argument("--period-start", required=True, type=_checked(parse_week), metavar="DATE",
                         help="first day of the week, a Friday (YYYY-MM-DD)")
-    monthly = run_kinds.add_parser(
-        "monthly", help="the incident-response rating of one calendar month (METHODOLOGY §5)"
-    )
+    monthly = _command(
+        run_kinds, "monthly",
+        "the incident-response rating of one calendar month (METHODOLOGY §5)",
+        epilog=RUN_EPILOG)
     monthly.add_argument("--month", dest="period_start", required=True, type=_checked(parse_month),
                          metavar="YYYY-MM", help="the month to rate, e.g. 2026-10")
-    annual = run_kinds.add_parser(
-        "annual", help="the year's final tables of the weekly ratings (METHODOLOGY §7), from "
-                       "the weeks already published")
+    annual = _command(
+        run_kinds, "annual",
+        "the year's final tables of the weekly ratings (METHODOLOGY §7), from the weeks "
+        "already published", epilog=RUN_EPILOG)
     annual.add_argument("--year", dest="period_start", required=True, type=_checked(parse_year),
                         metavar="YYYY", help="the year to sum up, e.g. 2026")
     for kind_parser in (weekly, monthly, annual):
         _add_path_options(kind_parser)
         kind_parser.add_argument("-v", "--verbose", action="store_true",
-                                 help="show Airflow's task logs (default: warnings and the "
+                                 help="show Airflow's own task logs instead of one progress "
+                                      "line per task (default: progress, warnings and the "
                                       "summary)")
 
-    fetch = commands.add_parser(
-        "fetch", help="pull the week's page snapshots and posts of every registry page on a "
-                      "platform through its API into the inbox")
+    fetch = _command(
+        commands, "fetch",
+        "pull the week's page snapshots and posts of every registry page on a platform "
+        "through its API into the inbox",
+        epilog="Base URL and token come from GOVPULSE_<PLATFORM>_API_URL and "
+               "GOVPULSE_<PLATFORM>_TOKEN (e.g. GOVPULSE_VK_TOKEN).")
     fetch.add_argument("platform", choices=PLATFORMS, help="the platform to fetch")
     fetch.add_argument("--period-start", required=True, type=_checked(parse_week), metavar="DATE",
                        help="first day of the week, a Friday (YYYY-MM-DD)")
     fetch.add_argument("--registry", help=PATH_OPTIONS[1][1])
     fetch.add_argument("--inbox", help=PATH_OPTIONS[0][1])
-    fetch.epilog = ("Base URL and token come from GOVPULSE_<PLATFORM>_API_URL and "
-                    "GOVPULSE_<PLATFORM>_TOKEN (e.g. GOVPULSE_VK_TOKEN).")
 
-    show = commands.add_parser("show", help="print the top of each published weekly rating")
+    show = _command(commands, "show", "print the top of each published weekly rating")
     show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
     show.add_argument("--top", type=int, default=5, help="rows per rating (default 5)")
 
-    generate = commands.add_parser(
-        "generate", help="write a deterministic synthetic registry and inbox"
-    )
+    generate = _command(commands, "generate",
+                        "write a deterministic synthetic registry and inbox")
     generate.add_argument("--out", required=True, type=Path,
                           help="folder to write <out>/registry and <out>/inbox into")
     generate.add_argument("--weeks", type=int, default=2, help="number of weeks (default 2)")
@@ -150,19 +171,23 @@ def _run(args: argparse.Namespace) -> int:
 
     paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
     if not args.verbose:
-        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+        # the progress lines and the summary tell the story; --verbose shows Airflow's logs
+        os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
     airflow_home.ensure_initialized()
     period = {"weekly": f"the week {args.period_start}",
               "monthly": f"the month {args.period_start:%Y-%m}",
               "annual": f"the year {args.period_start:%Y}"}[args.kind]
     print(f"Running {DAG_IDS[args.kind]} for {period} through Airflow "
           f"(inbox {paths.inbox}) …", flush=True)
-    outcome = run_dag(args.kind, paths, args.period_start)
+    # progress lines replace Airflow's task logs; with --verbose the logs are the progress
+    outcome = run_dag(args.kind, paths, args.period_start,
+                      progress=None if args.verbose else sys.stdout)
+    if outcome.run:
+        print(outcome.summary(), flush=True)
     if not outcome.ok:
         print(f"govpulse: {args.kind} run for {period} failed: {outcome.reason}",
               file=sys.stderr)
         return 1
-    print(outcome.summary())
     return 0
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk.definitions.callback import SyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable
@@ -24,7 +26,7 @@ from cosmos.config import ProfileConfig
 from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
 
-from govpulse import connectors, pipeline
+from govpulse import connectors, deadlines, pipeline
 from govpulse.config import DBT_PROJECT_DIR, Paths
 from ingestion.contract import PLATFORMS
 from ingestion.registry import RegistryError
@@ -48,6 +50,7 @@ def _run_context() -> dict[str, Any]:
 
 def _failing(run: dict[str, Any] | None, step: str, exc: BaseException) -> None:
     pipeline.fail_run(run, f"{step}: {exc}")
+    deadlines.check_run(run, f"failed at {step}")
 
 
 class WarehouseDbtBuild(DbtBuildLocalOperator):
@@ -98,6 +101,20 @@ class RatingDag:
     period_help: str
     fetch: bool = False  # pull the platforms' APIs before landing
     validate_raw: bool = True  # annual runs land nothing new
+    publication_deadline: bool = False  # METHODOLOGY §0: a week is due by Friday 18:00
+
+    def deadline_alert(self) -> DeadlineAlert | None:
+        """Airflow's Deadline Alert: a scheduled run's logical date is its data interval start
+        (the week's Friday 00:00 local), so the week is due 7 days 18 hours later. When the run
+        is still not done then, the scheduler calls `govpulse.deadlines.on_deadline_missed`."""
+        if not self.publication_deadline:
+            return None
+        return DeadlineAlert(
+            name="publication_deadline",
+            reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+            interval=deadlines.DEADLINE_AFTER_PERIOD_START,
+            callback=SyncCallback(deadlines.on_deadline_missed, kwargs={"kind": self.kind}),
+        )
 
     def period_of(self, context: dict[str, Any]) -> str:
         """The period a scheduled run rates (a manual run passes `period_start`)."""
@@ -115,6 +132,7 @@ WEEKLY = RatingDag(
     schedule=CronDataIntervalTimetable("0 0 * * 5", timezone=TIMEZONE),
     period_help="First day (a Friday) of the week; default: the run's data interval",
     fetch=True,
+    publication_deadline=True,
 )
 MONTHLY = RatingDag(
     dag_id="monthly_incidents",
@@ -149,6 +167,7 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
         max_active_runs=1,
         max_active_tasks=1,
         tags=["govpulse", spec.kind],
+        deadline=spec.deadline_alert(),
         params={
             "period_start": Param(None, type=["null", "string"], description=spec.period_help),
             "inbox": Param(None, type=["null", "string"]),
@@ -173,8 +192,9 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
 
         # One fetch per platform; a platform failing does not stop the others: landing runs
         # when they are all done, and page completeness is a validation rule.
-        @task(retries=1, retry_delay=timedelta(minutes=1))
+        @task(retries=1, retry_delay=timedelta(minutes=1), map_index_template="{{ platform }}")
         def fetch(platform: str) -> str:
+            get_current_context()["platform"] = platform  # type: ignore[typeddict-unknown-key]
             run = _run_context()
             if not connectors.configure(platform):
                 raise AirflowSkipException(f"{platform}: no token configured, nothing fetched")
@@ -215,6 +235,9 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
         @task(pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
         def publish() -> dict[str, Any]:
             run = _run_context()
+            # noticed before the copy, so the published ops.alerts has it; a late publication
+            # is still a publication
+            deadlines.check_run(run, "published")
             try:
                 return pipeline.publish(run)
             except Exception as exc:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import duckdb
 
@@ -20,6 +20,10 @@ class RunOutcome:
     reason: str = ""
     run: dict[str, Any] = field(default_factory=dict)
     published_file: Path | None = None
+    validations_passed: int = 0
+    validations_failed: int = 0
+    alerts: list[str] = field(default_factory=list)  # ops.alerts messages of this run
+    bulletin_dir: Path | None = None  # where the week's bulletin is (not produced yet)
 
     def summary(self) -> str:
         r = self.run
@@ -29,12 +33,16 @@ class RunOutcome:
         lines = [
             f"{period} {r.get('period_start')}: {r.get('status')} "
             f"({'revision ' + str(revision) + ' published' if revision else 'no change'})",
-            f"  rows loaded: {sum(loaded.values())} "
-            f"({', '.join(f'{k} {v}' for k, v in loaded.items() if v) or 'no new files'}); "
-            f"quarantined: {r.get('rows_quarantined') or 0}; files skipped as already "
+            f"  rows loaded: {sum(loaded.values()):,} "
+            f"({', '.join(f'{k} {v:,}' for k, v in loaded.items() if v) or 'no new files'}); "
+            f"quarantined: {r.get('rows_quarantined') or 0:,}; files skipped as already "
             f"loaded: {r.get('files_skipped') or 0}",
-            f"  published: {self.published_file}",
+            f"  validations: {self.validations_passed} passed, {self.validations_failed} failed",
+            f"  revision published: {revision or 'none (nothing changed)'}",
+            f"  published: {self.published_file or 'nothing (the published file is unchanged)'}",
+            f"  bulletin: {self.bulletin_dir or 'not produced'}",
         ]
+        lines += [f"  alert: {message}" for message in self.alerts]
         return "\n".join(lines)
 
 
@@ -57,14 +65,34 @@ def _latest_run(warehouse: Path, kind: str, period_start: date) -> dict[str, Any
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
+def _run_checks(warehouse: Path, run_id: str | None) -> tuple[int, int, list[str]]:
+    """Validations passed and failed, and the alerts, of one run (from ops)."""
+    if not run_id or not warehouse.exists():
+        return 0, 0, []
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'ops'").fetchall()}
+        passed = failed = 0
+        if "validations" in tables:
+            passed, failed = con.execute(
+                "SELECT count(*) FILTER (success), count(*) FILTER (NOT success) "
+                "FROM ops.validations WHERE run_id = ?", [run_id]).fetchone()
+        alerts = [m for (m,) in con.execute(
+            "SELECT kind || ': ' || message FROM ops.alerts WHERE run_id = ? "
+            "ORDER BY noticed_at", [run_id]).fetchall()] if "alerts" in tables else []
+    return passed, failed, alerts
+
+
 def run_weekly(paths: Paths, period_start: date) -> RunOutcome:
     """Trigger `weekly_ratings` for the week through Airflow and wait for it to finish."""
     return run_dag("weekly", paths, period_start)
 
 
-def run_dag(kind: str, paths: Paths, period_start: date) -> RunOutcome:
+def run_dag(kind: str, paths: Paths, period_start: date,
+            progress: TextIO | None = None) -> RunOutcome:
     """Trigger the DAG of a run kind for the period that starts on `period_start` through
-    Airflow itself (the code path of a scheduled run) and wait for it to finish."""
+    Airflow itself (the code path of a scheduled run) and wait for it to finish. With a
+    `progress` stream, a line per task is written to it as the tasks finish."""
     airflow_home.configure()
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
@@ -74,16 +102,29 @@ def run_dag(kind: str, paths: Paths, period_start: date) -> RunOutcome:
     if bag.import_errors:
         return RunOutcome(False, f"the DAG file does not import: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
+    # Airflow's Deadline Alert is for scheduled runs (its reference is the run's logical date,
+    # which for dag.test is "now"), and dag.test of Airflow 3.3 cannot finish a run of a DAG that
+    # has one (DagRun.update_state looks the alerts up by id, dag.test's scheduler DAG holds their
+    # definitions). A run here checks the publication deadline itself (govpulse.deadlines).
+    dag.deadline = None
     conf = {"period_start": period_start.isoformat(), **paths.as_strings()}
     triggered = datetime.now(UTC)
-    dag_run = dag.test(run_conf=conf)
+    if progress is None:
+        dag_run = dag.test(run_conf=conf)
+    else:
+        from govpulse.progress import Progress
+
+        with Progress(dag_id, since=triggered, stream=progress):
+            dag_run = dag.test(run_conf=conf)
     run = _latest_run(paths.warehouse, kind, period_start)
     if run and run["started_at"] < triggered:
         run = {}  # this run did not get as far as registering itself
+    passed, failed, alerts = _run_checks(paths.warehouse, run.get("run_id"))
+    checks = {"validations_passed": passed, "validations_failed": failed, "alerts": alerts}
     if dag_run.state != DagRunState.SUCCESS:
         reason = run.get("message") or (
             f"DAG run ended {dag_run.state} before the run started (bad period or paths?); "
             "see the task log above" if not run else
             f"DAG run ended {dag_run.state}; see the task logs above")
-        return RunOutcome(False, reason, run)
-    return RunOutcome(True, run=run, published_file=paths.published_file)
+        return RunOutcome(False, reason, run, **checks)
+    return RunOutcome(True, run=run, published_file=paths.published_file, **checks)

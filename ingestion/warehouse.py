@@ -68,6 +68,16 @@ CREATE TABLE IF NOT EXISTS ops.fetch_pages (
 );
 """
 
+# One row per alert about a run (kind `deadline_missed`: the week was not published by Friday
+# 18:00 Asia/Almaty, METHODOLOGY §0; see govpulse/deadlines.py).
+ALERTS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.alerts (
+    run_id VARCHAR, kind VARCHAR, period_start DATE, deadline TIMESTAMPTZ,
+    noticed_at TIMESTAMPTZ, message VARCHAR
+);
+"""
+
 
 def raw_table_ddl(dataset: str) -> str:
     columns = [f'"{c.name}" {c.sql_type}' for c in DATASETS[dataset]]
@@ -92,6 +102,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the ops and raw tables if this is a new warehouse (idempotent)."""
     con.execute(OPS_DDL)
     con.execute(REGISTRY_LOADS_DDL)
+    con.execute(ALERTS_DDL)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for dataset in DATASETS:
         con.execute(raw_table_ddl(dataset))

@@ -50,6 +50,24 @@ def test_schedule_gives_the_friday_to_friday_week(
     assert (interval.start, interval.end) == (week_start, week_end)
 
 
+def test_weekly_dag_alerts_when_the_week_is_not_published_by_friday_18(dag) -> None:  # noqa: ANN001
+    from airflow.sdk.definitions.deadline import DeadlineReference
+
+    from govpulse.deadlines import publication_deadline
+
+    [alert] = dag.deadline
+    assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
+    assert alert.callback.path == "govpulse.deadlines.on_deadline_missed"
+    assert alert.callback.kwargs == {"kind": "weekly"}
+    # a scheduled run's logical date is the start of its week: the alert falls on Friday 18:00
+    # Asia/Almaty of the day the week closes
+    interval = dag.timetable.infer_manual_data_interval(
+        run_after=datetime(2026, 11, 20, 0, 1, tzinfo=ALMATY))
+    assert interval.start + alert.interval == publication_deadline(interval.start)
+    assert (interval.start + alert.interval).astimezone(ALMATY) == datetime(
+        2026, 11, 20, 18, tzinfo=ALMATY)
+
+
 @pytest.fixture(scope="module")
 def bag(airflow_db):  # noqa: ANN001, ANN201
     from airflow.dag_processing.dagbag import DagBag
@@ -73,6 +91,7 @@ def test_monthly_and_annual_dags_write_audit_publish(bag, dag_id: str, order: li
     assert dag.get_task("dbt_transform").selector == f"{kind}_transform"
     assert dag.get_task("dbt_marts").selector == f"{kind}_marts"
     assert dag.max_active_runs == 1 and dag.max_active_tasks == 1
+    assert not dag.deadline  # METHODOLOGY §0 sets a deadline for weeks only
 
 
 def test_monthly_schedule_gives_the_calendar_month_in_almaty(bag) -> None:  # noqa: ANN001
