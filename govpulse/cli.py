@@ -99,7 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--registry", help=PATH_OPTIONS[1][1])
     fetch.add_argument("--inbox", help=PATH_OPTIONS[0][1])
 
-    show = _command(commands, "show", "print the top of each published weekly rating")
+    bulletin = _command(
+        commands, "bulletin",
+        "write the weekly bulletin (HTML page in Russian, CSV per rating, PNG charts) of a "
+        "published week; weekly runs write it themselves")
+    bulletin.add_argument("--period-start", required=True, type=_checked(parse_week),
+                          metavar="DATE", help="first day of the week, a Friday (YYYY-MM-DD)")
+    bulletin.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    bulletin.add_argument("--out", type=Path,
+                          help="folder of the bulletins (default <publish-dir>/bulletin)")
+
+    show = _command(commands, "show", "print the top of each published rating")
     show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
     show.add_argument("--top", type=int, default=5, help="rows per rating (default 5)")
 
@@ -125,6 +135,14 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args)
         if args.command == "fetch":
             return _fetch(args)
+        if args.command == "bulletin":
+            from govpulse.bulletin import write_bulletin
+
+            paths = Paths.resolve(publish_dir=args.publish_dir)
+            page = write_bulletin(paths.published_file, args.period_start,
+                                  args.out or paths.bulletin_dir)
+            print(f"Bulletin of the week {args.period_start}: {page}")
+            return 0
         if args.command == "show":
             from govpulse.report import show
 

@@ -51,6 +51,11 @@ class Paths:
     def published_file(self) -> Path:
         return self.publish_dir / "warehouse.duckdb"
 
+    @property
+    def bulletin_dir(self) -> Path:
+        """Weekly bulletins, one folder per week (govpulse.bulletin)."""
+        return self.publish_dir / "bulletin"
+
 
 def parse_week(value: str | date) -> date:
     """A reporting week is named by its first day, a Friday (METHODOLOGY §0)."""

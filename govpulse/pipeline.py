@@ -154,7 +154,8 @@ def dbt_vars(run: dict[str, Any]) -> dict[str, str]:
 
 
 def publish(run: dict[str, Any]) -> dict[str, Any]:
-    """Record the outcome in ops.runs, then publish marts and ops atomically."""
+    """Record the outcome in ops.runs, publish marts and ops atomically, then their Parquet."""
+    from govpulse.parquet_export import export_parquet
     from govpulse.publish import publish as publish_file
 
     paths = paths_of(run)
@@ -180,7 +181,28 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
         )
     target = publish_file(paths.warehouse, paths.published_file)
     log.info("published %s (%s)", target, status)
-    return {"status": status, "revision": revision, "published_file": str(target)}
+    # Parquet follows the published file (never precedes it), one folder swapped per relation.
+    exported = export_parquet(target)
+    log.info("wrote Parquet of %d rating histories under %s", len(exported),
+             target.parent / "parquet")
+    bulletin = _write_bulletin(run, target, paths) if run["kind"] == "weekly" else None
+    return {"status": status, "revision": revision, "published_file": str(target),
+            "bulletin": str(bulletin) if bulletin else None}
+
+
+def _write_bulletin(run: dict[str, Any], published_file: Path, paths: Paths) -> Path | None:
+    """The week's bulletin from the published file (rewritten on every run: its freshness
+    block tells when the data was last checked)."""
+    from govpulse.bulletin import write_bulletin
+
+    try:
+        page = write_bulletin(published_file, date.fromisoformat(run["period_start"]),
+                              paths.bulletin_dir)
+    except ValueError as exc:  # no unit of any weekly rating in the registry: nothing to show
+        log.warning("no bulletin: %s", exc)
+        return None
+    log.info("bulletin: %s", page)
+    return page
 
 
 def fail_run(run: dict[str, Any] | None, message: str) -> None:

@@ -2,7 +2,9 @@
 
 The copy is written next to the target under a temporary name and renamed over it: readers that
 hold the old file keep reading it, new readers see the new one, nobody sees half of it. The file
-uses DuckDB's v1.4 storage format so BI drivers bundling older DuckDB can open it.
+uses DuckDB's v1.4 storage format so BI drivers bundling older DuckDB can open it. The dbt docs
+descriptions, which dbt stores as DuckDB comments in the private warehouse (`persist_docs`), are
+carried over to the copy, so a BI tool browsing the catalog sees what each table and column means.
 """
 
 from __future__ import annotations
@@ -85,6 +87,30 @@ def _copy(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
         if len(failed) == len(pending):
             con.execute(failed[0])  # no progress: raise the first error as it is
         pending = failed
+    _copy_comments(con)
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
+    """CTAS and re-created views drop comments: copy them from the source catalog."""
+    schemas = ", ".join(_literal(s) for s in PUBLISHED_SCHEMAS)
+    comments = con.execute(
+        f"""
+        SELECT 'TABLE', schema_name, table_name, NULL, comment FROM duckdb_tables()
+        WHERE database_name = 'src' AND schema_name IN ({schemas}) AND comment IS NOT NULL
+        UNION ALL
+        SELECT 'VIEW', schema_name, view_name, NULL, comment FROM duckdb_views()
+        WHERE database_name = 'src' AND schema_name IN ({schemas}) AND comment IS NOT NULL
+          AND NOT internal
+        UNION ALL
+        SELECT 'COLUMN', schema_name, table_name, column_name, comment FROM duckdb_columns()
+        WHERE database_name = 'src' AND schema_name IN ({schemas}) AND comment IS NOT NULL
+        """
+    ).fetchall()
+    for kind, schema, name, column, comment in comments:
+        target = f"pub.{_ident(schema)}.{_ident(name)}"
+        if column is not None:
+            target += f".{_ident(column)}"
+        con.execute(f"COMMENT ON {kind} {target} IS {_literal(comment)}")
 
 
 def _unqualified(view_sql: str, catalog: str) -> str:

@@ -23,7 +23,7 @@ class RunOutcome:
     validations_passed: int = 0
     validations_failed: int = 0
     alerts: list[str] = field(default_factory=list)  # ops.alerts messages of this run
-    bulletin_dir: Path | None = None  # where the week's bulletin is (not produced yet)
+    bulletin_dir: Path | None = None  # the week's bulletin (weekly runs that published)
 
     def summary(self) -> str:
         r = self.run
@@ -127,4 +127,6 @@ def run_dag(kind: str, paths: Paths, period_start: date,
             "see the task log above" if not run else
             f"DAG run ended {dag_run.state}; see the task logs above")
         return RunOutcome(False, reason, run, **checks)
-    return RunOutcome(True, run=run, published_file=paths.published_file, **checks)
+    bulletin = paths.bulletin_dir / period_start.isoformat() / "index.html"
+    return RunOutcome(True, run=run, published_file=paths.published_file,
+                      bulletin_dir=bulletin.parent if bulletin.exists() else None, **checks)

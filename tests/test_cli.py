@@ -110,12 +110,14 @@ def test_the_summary_ends_the_output(weekly_run: dict) -> None:
         "  rows loaded: 3 (mentions 3); quarantined: 1;",
         "  revision published: 1",
         f"  published: {published}",
-        "  bulletin: not produced",
+        f"  bulletin: {weekly_run['root'] / 'publish' / 'bulletin' / '2026-11-06'}",
         # the week closed on 2026-11-13: its publication is late (METHODOLOGY §0)
         "  alert: deadline_missed: week 2026-11-06 published",
     ):
         assert expected in summary, summary
     assert re.search(r"^  validations: [1-9]\d* passed, 0 failed$", summary, re.M), summary
+    page = weekly_run["root"] / "publish" / "bulletin" / "2026-11-06" / "index.html"
+    assert "Что говорит народ" in page.read_text(encoding="utf-8")
 
 
 def test_quiet_without_verbose(weekly_run: dict) -> None:
