@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from govpulse.folders import replace_folder
 from govpulse.report import LABELS, RATINGS
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -129,7 +130,7 @@ def write_bulletin(published_file: Path, period_start: date, out_dir: Path) -> P
         (work / "index.html").write_text(
             _page(period_start, weeks, exclusions, freshness), encoding="utf-8")
         os.chmod(work, 0o755)
-        _replace_dir(work, target)
+        replace_folder(work, target)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -215,14 +216,6 @@ def _csv_value(value: object) -> object:
     return value
 
 
-def _replace_dir(work: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}-old-{os.getpid()}")
-        target.rename(old)
-    work.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # --- charts ----------------------------------------------------------------------------------

@@ -52,6 +52,11 @@ class Paths:
         return self.publish_dir / "warehouse.duckdb"
 
     @property
+    def docs_dir(self) -> Path:
+        """dbt docs and Great Expectations Data Docs of the published data."""
+        return self.publish_dir / "docs"
+
+    @property
     def bulletin_dir(self) -> Path:
         """Weekly bulletins, one folder per week (govpulse.bulletin)."""
         return self.publish_dir / "bulletin"

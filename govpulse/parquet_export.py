@@ -11,13 +11,13 @@ partitioning still has it.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import duckdb
+
+from govpulse.folders import replace_folder
 
 PARQUET_DIR = "parquet"
 # The revisioned rating histories (every revision, never rewritten) and their exclusion lists.
@@ -74,9 +74,7 @@ def export_parquet(published_file: Path, out_dir: Path | None = None) -> dict[st
 def _export_relation(con: duckdb.DuckDBPyConnection, name: str, out_dir: Path) -> Path:
     final = out_dir / name
     tmp = out_dir / f".{name}.{os.getpid()}.tmp"
-    old = out_dir / f".{name}.{os.getpid()}.old"
-    for leftover in (tmp, old):
-        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     order = _order_by(con, name)
     con.execute(
         f"COPY (SELECT * FROM marts.{_ident(name)} ORDER BY {order}) TO {_literal(str(tmp))} "
@@ -84,31 +82,8 @@ def _export_relation(con: duckdb.DuckDBPyConnection, name: str, out_dir: Path) -
         "COMPRESSION zstd)"
     )
     tmp.mkdir(exist_ok=True)  # an empty history writes no file: publish an empty folder
-    if final.exists() and _exchange(tmp, final):
-        shutil.rmtree(tmp, ignore_errors=True)  # holds the previous folder now
-        return final
-    # No atomic exchange here: the old folder moves aside and the new one takes its name (two
-    # renames on one file system, a reader may find no folder for that instant, never half of one).
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+    replace_folder(tmp, final)
     return final
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    if sys.platform != "linux":
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                          ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _order_by(con: duckdb.DuckDBPyConnection, name: str) -> str:

@@ -130,6 +130,15 @@ def validate(run: dict[str, Any], stage: str) -> str:
         report = validation.validate_candidates(paths.warehouse, run["run_id"], start,
                                                 kind=run["kind"])
     validation.record(paths.warehouse, report)
+    # GX results for the Data Docs publish renders; a failed result is kept too (and a
+    # store that fails does not stop a run the suites passed: the docs are secondary)
+    try:
+        from govpulse.data_docs import store_results
+
+        store_results(paths.warehouse, report)
+    except Exception:
+        log.warning("could not store the GX results of %s for the Data Docs", stage,
+                    exc_info=True)
     summary = report.summary()
     log.info(summary)
     if not report.success:
@@ -186,8 +195,27 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
     log.info("wrote Parquet of %d rating histories under %s", len(exported),
              target.parent / "parquet")
     bulletin = _write_bulletin(run, target, paths) if run["kind"] == "weekly" else None
+    docs = _write_docs(run, paths)
     return {"status": status, "revision": revision, "published_file": str(target),
-            "bulletin": str(bulletin) if bulletin else None}
+            "bulletin": str(bulletin) if bulletin else None, "docs": docs}
+
+
+def _write_docs(run: dict[str, Any], paths: Paths) -> dict[str, str]:
+    """dbt docs and the run's Great Expectations Data Docs next to the published data (the data
+    are published already: a failure here is logged, not fatal)."""
+    from govpulse.data_docs import build_data_docs
+    from govpulse.dbt_docs import build_dbt_docs
+
+    docs: dict[str, str] = {}
+    try:
+        docs["dbt"] = str(build_dbt_docs(paths.warehouse, paths.docs_dir / "dbt"))
+    except (RuntimeError, OSError) as exc:
+        log.error("dbt docs not generated: %s", exc)
+    try:
+        docs["gx"] = str(build_data_docs(paths.warehouse, run["run_id"], paths.docs_dir / "gx"))
+    except (LookupError, RuntimeError, OSError) as exc:
+        log.error("Great Expectations Data Docs not generated: %s", exc)
+    return docs
 
 
 def _write_bulletin(run: dict[str, Any], published_file: Path, paths: Paths) -> Path | None:

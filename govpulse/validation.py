@@ -82,6 +82,9 @@ class ValidationReport:
     run_id: str = ""
     period_start: date | None = None
     validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # GX ExpectationSuiteValidationResult per (suite, frame), suite name "<suite>.<frame>"
+    # (govpulse.data_docs stores them for the Data Docs; not recorded in ops.validations)
+    gx_results: list[Any] = field(default_factory=list, repr=False)
 
     def failures(self) -> list[ExpectationResult]:
         return [r for r in self.results if not r.success]
@@ -599,16 +602,18 @@ def _gx() -> tuple[Any, Any]:
 
 def _report(stage: str, run_id: str, period_start: date, jobs: list[_Job]) -> ValidationReport:
     results: list[ExpectationResult] = []
+    gx_results: list[Any] = []
     for job in jobs:
         results += job.results
         if job.frames:
-            results += _run_suite(job)
+            results += _run_suite(job, gx_results)
     return ValidationReport(
         success=all(r.success for r in results),
         results=results,
         stage=stage,
         run_id=run_id,
         period_start=period_start,
+        gx_results=gx_results,
     )
 
 
@@ -618,7 +623,8 @@ def _suite_expectations(suite: str) -> tuple[dict, ...]:
     return tuple(vs.SUITES[suite]().to_json_dict()["expectations"])
 
 
-def _run_suite(job: _Job) -> list[ExpectationResult]:
+def _run_suite(job: _Job, gx_results: list[Any]) -> list[ExpectationResult]:
+    """Validate the job's frames; append GX's result of each frame to `gx_results`."""
     gx, batch_definition = _gx()
     out: list[ExpectationResult] = []
     for frame_name, frame in job.frames.items():
@@ -649,6 +655,7 @@ def _run_suite(job: _Job) -> list[ExpectationResult]:
                 result_format=result_format,
                 expectation_parameters=job.parameters,
             )
+        gx_results.append(validation)
         info = {"frame": frame_name, "frame_rows": len(frame.df), **frame.info}
         for r in sorted(validation.results, key=lambda r: r.expectation_config.meta["position"]):
             out.append(_result(job.suite, r, info))

@@ -14,6 +14,7 @@ import pytest
 
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="govpulse-airflow-")
 os.environ["GOVPULSE_PSEUDONYM_KEY"] = "test-pseudonym-key"
+os.environ["GOVPULSE_CACHE_DIR"] = tempfile.mkdtemp(prefix="govpulse-cache-")  # per session
 for variable in ("GOVPULSE_INBOX", "GOVPULSE_REGISTRY", "GOVPULSE_WAREHOUSE",
                  "GOVPULSE_PUBLISH_DIR"):
     os.environ.pop(variable, None)

@@ -251,3 +251,23 @@ def test_rating_histories_are_written_as_parquet_partitioned_by_period(published
 
 def periods_of(folder: Path) -> set[date]:
     return {date.fromisoformat(p.name.split("=", 1)[1]) for p in folder.iterdir()}
+
+
+def test_dbt_docs_are_published_next_to_the_data_without_the_pseudonym_key(
+    published: dict,
+) -> None:
+    page = published["paths"].docs_dir / "dbt" / "index.html"
+    text = page.read_text(encoding="utf-8")
+    assert "rating_people_weekly_current" in text and "rating_explanations" in text
+    assert os.environ["GOVPULSE_PSEUDONYM_KEY"] not in text
+    # rebuilt only when the project or the catalog changes: cached by their fingerprint
+    from govpulse.dbt_docs import cache_dir, fingerprint
+
+    cached = cache_dir() / "dbt-docs" / f"{fingerprint(published['paths'].warehouse)}.html"
+    assert cached.read_text(encoding="utf-8") == text
+
+
+def test_data_docs_of_the_last_run_are_published(published: dict) -> None:
+    index = published["paths"].docs_dir / "gx" / "index.html"
+    text = index.read_text(encoding="utf-8")
+    assert "people_ranked" in text and "raw_mentions" in text
