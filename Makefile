@@ -42,7 +42,9 @@ demo: install  ## generate a demo inbox, run two weeks, their month and year thr
 
 test: install  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, GX)
 	$(RUN) ruff check .
-	$(RUN) pytest
+	# two workers, whole files each (module fixtures run DAGs once); a DAG run waits on
+	# subprocesses and Airflow's loop about half the time, so 2 cores overlap well
+	$(RUN) pytest -n 2 --dist loadfile
 
 lint:  ## ruff
 	$(RUN) ruff check .
