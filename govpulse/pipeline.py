@@ -88,10 +88,15 @@ def paths_of(run: dict[str, Any]) -> Paths:
 
 
 def land(run: dict[str, Any]) -> dict[str, Any]:
-    """Check and load the registry, then land the new inbox files."""
+    """Check and load the registry, then land the new inbox files. Annual runs rate published
+    weeks: they load the registry (expert scores) and land nothing (nor validate raw rows)."""
     paths = paths_of(run)
     with connect(paths.warehouse) as con:
         registry_rows = load_registry(con, paths.registry, run["run_id"])
+        if run["kind"] == "annual":
+            log.info("registry: %s", registry_rows)
+            return {"rows_loaded": {}, "rows_quarantined": 0, "files_loaded": 0,
+                    "files_skipped": 0}
         report = land_inbox(con, paths.inbox, run["run_id"])
         con.execute(
             """

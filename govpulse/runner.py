@@ -40,8 +40,9 @@ class RunOutcome:
             f"  validations: {self.validations_passed} passed, {self.validations_failed} failed",
             f"  revision published: {revision or 'none (nothing changed)'}",
             f"  published: {self.published_file or 'nothing (the published file is unchanged)'}",
-            f"  bulletin: {self.bulletin_dir or 'not produced'}",
         ]
+        if r.get("kind") == "weekly":
+            lines.append(f"  bulletin: {self.bulletin_dir or 'not produced'}")
         lines += [f"  alert: {message}" for message in self.alerts]
         return "\n".join(lines)
 

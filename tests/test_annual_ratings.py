@@ -107,6 +107,8 @@ def years(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     )
     outcomes = {"too_early": run_dag("annual", paths, Y2025)}
     outcomes["weeks"] = [run_dag("weekly", paths, week) for week in WEEKS]
+    # the annual tables rate published weeks: a file dropped now waits for the next weekly run
+    write_files(paths.inbox, {"mentions/dropped_later.csv": _mentions()})
     outcomes["y2025"] = run_dag("annual", paths, Y2025)
     outcomes["y2026"] = run_dag("annual", paths, Y2026)
     with duckdb.connect(str(paths.published_file), read_only=True) as con:
@@ -125,6 +127,8 @@ def years(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         outcomes["insta_akims_of_year"] = con.execute(
             "SELECT year, final_place, unit_id, unit_name FROM marts.insta_akims_of_year "
             "ORDER BY ALL").fetchall()
+        outcomes["landed_files"] = [r[0] for r in con.execute(
+            "SELECT file FROM ops.loaded_files ORDER BY file").fetchall()]
         outcomes["header"] = con.execute(
             "SELECT DISTINCT year, period_end, revision, unit_name, unit_name_kk "
             "FROM marts.rating_annual WHERE unit_id = 'A'").fetchall()
@@ -164,3 +168,8 @@ def test_insta_akims_of_2025(years: dict) -> None:
     assert years["insta_2025"] == EXPECTED_2025_INSTA
     assert [row for row in years["insta_akims_of_year"] if row[0] == 2025] == [
         (2025, 1, "P2", "Аким 2"), (2025, 2, "P1", "Аким 1"), (2025, 3, "P4", "Аким 4")]
+
+
+def test_annual_runs_land_nothing(years: dict) -> None:
+    assert "mentions/dropped_later.csv" not in years["landed_files"]
+    assert "mentions/m.csv" in years["landed_files"]
