@@ -14,6 +14,7 @@ import pytest
 
 from govpulse.cli import build_parser
 from tests.support import write_files
+from tests.test_bulletin import _chromium, needs_chromium
 
 COMMANDS = [[], ["run"], ["run", "weekly"], ["run", "monthly"], ["run", "annual"], ["fetch"],
             ["generate"], ["show"]]
@@ -138,3 +139,10 @@ def test_progress_describes_what_tasks_returned() -> None:
     assert describe("validate_raw", "raw: 3/3 expectations passed (2 skipped, no rows in the "
                                     "run: a, b)") == "raw: 3/3 expectations passed"
     assert describe("dbt_marts", None) == ""
+
+
+@needs_chromium
+def test_the_bulletin_of_the_run_renders_in_chromium(weekly_run: dict, tmp_path: Path) -> None:
+    page = weekly_run["root"] / "publish" / "bulletin" / "2026-11-06" / "index.html"
+    dom = _chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
+    assert "<table" in dom and "Первая" in dom and "Вторая" in dom
