@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,21 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--registry", help=PATH_OPTIONS[1][1])
     fetch.add_argument("--inbox", help=PATH_OPTIONS[0][1])
 
+    backfill = _command(
+        commands, "backfill",
+        "run every week (and month) whose first day lies between two dates, in the order they "
+        "close, each through its Airflow DAG; periods whose inputs did not change publish "
+        "nothing new, so a backfill can be re-run")
+    backfill.add_argument("--from", dest="first", required=True, type=_checked(date.fromisoformat),
+                          metavar="DATE", help="first day of the range (YYYY-MM-DD)")
+    backfill.add_argument("--to", dest="last", required=True, type=_checked(date.fromisoformat),
+                          metavar="DATE", help="last day of the range, inclusive (YYYY-MM-DD)")
+    backfill.add_argument("--no-monthly", dest="monthly", action="store_false",
+                          help="weeks only (default: also the incident rating of every month)")
+    _add_path_options(backfill)
+    backfill.add_argument("-v", "--verbose", action="store_true",
+                          help="show Airflow's own task logs instead of one line per task")
+
     bulletin = _command(
         commands, "bulletin",
         "write the weekly bulletin (HTML page in Russian, CSV per rating, PNG charts) of a "
@@ -135,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             return _generate(args)
         if args.command == "fetch":
             return _fetch(args)
+        if args.command == "backfill":
+            return _backfill(args)
         if args.command == "bulletin":
             from govpulse.bulletin import write_bulletin
 
@@ -182,6 +200,20 @@ def _generate(args: argparse.Namespace) -> int:
     for dataset, info in summary["datasets"].items():
         print(f"  {dataset:<18} {info['rows']:>9,} rows in {len(info['files'])} files")
     return 0
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    from govpulse.backfill import backfill, periods_between
+
+    periods = periods_between(args.first, args.last, months=args.monthly)
+    paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
+    if not args.verbose:
+        os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+    airflow_home.ensure_initialized()
+    print(f"Backfilling {len(periods)} periods from {args.first} to {args.last} "
+          f"(inbox {paths.inbox}) …", flush=True)
+    done = backfill(paths, periods, sys.stdout, progress=None if args.verbose else sys.stdout)
+    return 0 if all(outcome.ok for _, outcome, _ in done) else 1
 
 
 def _run(args: argparse.Namespace) -> int:
