@@ -16,7 +16,7 @@ import pytest
 
 from govpulse.backfill import Period, backfill, periods_between
 from govpulse.config import Paths
-from tests.support import write_files
+from tests.support import two_region_registry, write_files
 
 W1, OCTOBER = date(2026, 10, 2), date(2026, 10, 1)
 
@@ -39,15 +39,7 @@ def test_periods_between_in_the_order_they_close() -> None:
 @pytest.fixture(scope="module")
 def runs(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("backfill")
-    registry = write_files(root / "registry", {
-        "entities.csv": "entity_id,level,name_ru\nA,region,Первая\nB,region,Вторая\n"
-                        "M,district,Акимат района\n",
-        "populations.csv": "entity_id,population,population_date\nA,1000,2023-01-01\n"
-                           "B,1000,2023-01-01\n",
-        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n",
-        "aliases.csv": "entity_id,alias\n",
-        "excluded_sources.csv": "platform,source_id,reason\n",
-    })
+    registry = two_region_registry(root / "registry", "M,district,Акимат района\n")
     inbox = write_files(root / "inbox", {
         "mentions/m.csv": "platform,mention_id,published_at,author_id,author_type,sentiment,"
                           "entity_id\nvk,1,2026-10-03 12:00,a1,person,neutral,A\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from govpulse.cli import build_parser
-from tests.support import write_files
+from tests.support import two_region_registry, write_files
 from tests.test_bulletin import _chromium, needs_chromium
 
 COMMANDS = [[], ["run"], ["run", "weekly"], ["run", "monthly"], ["run", "annual"], ["fetch"],
@@ -51,14 +51,7 @@ def test_every_command_and_option_has_help(path: list[str], capsys: pytest.Captu
 @pytest.fixture(scope="module")
 def weekly_run(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("cli")
-    registry = write_files(root / "registry", {
-        "entities.csv": "entity_id,level,name_ru\nA,region,Первая\nB,region,Вторая\n",
-        "populations.csv": "entity_id,population,population_date\nA,1000,2023-01-01\n"
-                           "B,1000,2023-01-01\n",
-        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n",
-        "aliases.csv": "entity_id,alias\n",
-        "excluded_sources.csv": "platform,source_id,reason\n",
-    })
+    registry = two_region_registry(root / "registry")
     inbox = write_files(root / "inbox", {"mentions/w.csv": HEADER
                         + "vk,m1,2026-11-07 12:00,x,a1,person,1,neutral,A\n"
                         + "vk,m2,2026-11-07 13:00,x,a2,person,1,neutral,B\n"

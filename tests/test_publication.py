@@ -21,7 +21,7 @@ import yaml
 from govpulse.config import Paths
 from govpulse.parquet_export import history_tables
 from govpulse.runner import run_weekly
-from tests.support import write_files
+from tests.support import two_region_registry, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 WEEK1, WEEK2 = date(2026, 11, 6), date(2026, 11, 13)
@@ -71,14 +71,7 @@ def published(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     """Week 1; a late file for week 1 (revision 2) published while another process reads the
     file; then week 2."""
     root = tmp_path_factory.mktemp("publication")
-    registry = write_files(root / "registry", {
-        "entities.csv": "entity_id,level,name_ru\nA,region,Первая область\nB,region,Вторая\n",
-        "populations.csv": "entity_id,population,population_date\nA,1000,2023-01-01\n"
-                           "B,1000,2023-01-01\n",
-        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n",
-        "aliases.csv": "entity_id,alias\n",
-        "excluded_sources.csv": "platform,source_id,reason\n",
-    })
+    registry = two_region_registry(root / "registry")
     inbox = write_files(root / "inbox", {
         "mentions/w1.csv": HEADER + mentions(WEEK1, "a", "A", 2) + mentions(WEEK1, "b", "B", 1),
     })

@@ -11,7 +11,7 @@ import pytest
 
 from govpulse.config import Paths
 from govpulse.runner import run_weekly
-from tests.support import write_files
+from tests.support import two_region_registry, write_files
 
 WEEK1, WEEK2 = date(2026, 11, 6), date(2026, 11, 13)
 HEADER = ("platform,mention_id,published_at,text,author_id,author_type,likes,sentiment,"
@@ -27,14 +27,7 @@ def mentions(week: date, prefix: str, entity: str, count: int) -> str:
 @pytest.fixture(scope="module")
 def history(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("revisions")
-    registry = write_files(root / "registry", {
-        "entities.csv": "entity_id,level,name_ru\nA,region,Первая область\nB,region,Вторая\n",
-        "populations.csv": "entity_id,population,population_date\nA,1000,2023-01-01\n"
-                           "B,1000,2023-01-01\n",
-        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n",
-        "aliases.csv": "entity_id,alias\n",
-        "excluded_sources.csv": "platform,source_id,reason\n",
-    })
+    registry = two_region_registry(root / "registry")
     inbox = write_files(root / "inbox", {
         "mentions/w1.csv": HEADER + mentions(WEEK1, "a", "A", 2) + mentions(WEEK1, "b", "B", 1),
         "mentions/w2.csv": HEADER + mentions(WEEK2, "c", "B", 1),
