@@ -17,7 +17,7 @@ from typing import Any
 from govpulse.config import Paths, ensure_pseudonym_key, period_end_of, period_start_of
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
-from ingestion.warehouse import connect, ensure_schema
+from ingestion.warehouse import MEMORY_LIMIT_ENV, connect, ensure_schema, memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,10 @@ def dbt_env(run: dict[str, Any]) -> dict[str, str]:
     """Environment of the dbt process: the warehouse path and the pseudonym key."""
     paths = paths_of(run)
     ensure_pseudonym_key(paths.warehouse)
-    return {"GOVPULSE_WAREHOUSE": str(paths.warehouse), "DO_NOT_TRACK": "1"}
+    # every env var profiles.yml reads is set: dbt's partial parsing re-parses everything when a
+    # profile env var falls back to its default (dbt-core #5155)
+    return {"GOVPULSE_WAREHOUSE": str(paths.warehouse), MEMORY_LIMIT_ENV: memory_limit(),
+            "DO_NOT_TRACK": "1"}
 
 
 def dbt_vars(run: dict[str, Any]) -> dict[str, str]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.warehouse import memory_limit
+
 STORAGE_VERSION = "v1.4.0"
 PUBLISHED_SCHEMAS = ("marts", "ops")
 # Raw rows may carry private persons' ids and texts: the published quarantine keeps file, line
@@ -35,7 +37,7 @@ def publish(warehouse: Path, target: Path) -> Path:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": memory_limit()})
     try:
         con.execute(f"ATTACH {_literal(str(warehouse))} AS src (READ_ONLY)")
         con.execute(f"ATTACH {_literal(str(tmp))} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")

@@ -6,6 +6,7 @@ every writer opens it here, does its work and closes it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,11 @@ import duckdb
 from ingestion.contract import DATASETS
 
 TIMEZONE = "Asia/Almaty"
+# DuckDB's buffer limit for every warehouse connection (dbt's too, profiles.yml): beyond it,
+# sorts, joins and aggregates spill to `<warehouse>.tmp/`, so a national week fits in a few GiB
+# whatever the machine's RAM (DuckDB's own default is 80 % of it).
+MEMORY_LIMIT_ENV = "GOVPULSE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
 
 LINEAGE_COLUMNS = (
     ("_load_id", "BIGINT"),
@@ -85,12 +91,16 @@ def raw_table_ddl(dataset: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS raw.{dataset} ({', '.join(columns)})"
 
 
+def memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse with the session settings every writer and reader shares."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
     try:
         con.execute(f"SET TimeZone = '{TIMEZONE}'")
         yield con

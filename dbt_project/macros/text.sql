@@ -10,11 +10,27 @@
     replace(lower({{ expression }}), 'ё', 'е')
 {%- endmacro %}
 
-{# The alias occurs as a whole word: not preceded nor followed by a letter or digit of any script. #}
+{# Words of a text: maximal runs of letters and digits of any script. #}
+{% macro word_pattern() -%}
+    '[\p{L}\p{N}]+'
+{%- endmacro %}
+
+{# Every word wrapped in marks (U+E000, a private-use character): "г. алматы" becomes
+   "⟨г⟩. ⟨алматы⟩". In marked texts, a marked alias that starts and ends with a word is found
+   exactly where the alias occurs as a whole word: its first and last words are then whole words
+   of the text and its separators equal the text's. #}
+{% macro mark_words(expression) -%}
+    regexp_replace({{ expression }}, '([\p{L}\p{N}]+)', chr(57344) || '\1' || chr(57344), 'g')
+{%- endmacro %}
+
+{# The alias occurs as a whole word: not preceded nor followed by a letter or digit of any script.
+   The pattern depends on the row, so it is compiled per row (slow): only for the rare aliases that
+   do not start and end with a letter or digit, and only where the text contains the alias. #}
 {% macro contains_whole_word(text_expression, word_expression) -%}
-    (contains({{ text_expression }}, {{ word_expression }})
-     AND regexp_matches({{ text_expression }},
-         '(^|[^\p{L}\p{N}])' || regexp_escape({{ word_expression }}) || '($|[^\p{L}\p{N}])'))
+    (CASE WHEN contains({{ text_expression }}, {{ word_expression }})
+          THEN regexp_matches({{ text_expression }},
+              '(^|[^\p{L}\p{N}])' || regexp_escape({{ word_expression }}) || '($|[^\p{L}\p{N}])')
+          ELSE false END)
 {%- endmacro %}
 
 {# Latest loaded copy wins: later load, then later line (METHODOLOGY §0 Identities). #}
