@@ -54,7 +54,9 @@ def backfill(paths: Paths, periods: list[Period], stream: TextIO,
     for n, period in enumerate(periods, start=1):
         print(f"[{n}/{len(periods)}] {period} …", file=stream, flush=True)
         began = time.monotonic()
-        outcome = run_dag(period.kind, paths, period.start, progress=progress)
+        # the docs describe the warehouse as it ends up: written once, by the last run
+        outcome = run_dag(period.kind, paths, period.start, progress=progress,
+                          docs=n == len(periods))
         done.append((period, outcome, time.monotonic() - began))
         if not outcome.ok:
             break

@@ -174,6 +174,9 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
             "registry": Param(None, type=["null", "string"]),
             "warehouse": Param(None, type=["null", "string"]),
             "publish_dir": Param(None, type=["null", "string"]),
+            "docs": Param(True, type="boolean",
+                          description="write dbt docs and GX Data Docs next to the published "
+                                      "file (a backfill writes them after its last period)"),
         },
         doc_md=__doc__,
     )
@@ -186,7 +189,8 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
             paths = Paths.resolve(params.get("inbox"), params.get("registry"),
                                   params.get("warehouse"), params.get("publish_dir"))
             try:
-                return pipeline.start_run(paths, period, spec.kind)
+                return pipeline.start_run(paths, period, spec.kind,
+                                          docs=params.get("docs", True))
             except ValueError as exc:
                 raise AirflowFailException(str(exc)) from exc
 

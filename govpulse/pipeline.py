@@ -41,7 +41,8 @@ class ValidationFailed(Exception):
     """A Great Expectations suite failed: nothing is published."""
 
 
-def start_run(paths: Paths, period_start: str | date, kind: str = "weekly") -> dict[str, Any]:
+def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
+              docs: bool = True) -> dict[str, Any]:
     """Register the run in ops.runs; return the run context every later step receives."""
     start = period_start_of(kind, period_start)
     end = period_end_of(kind, start)
@@ -63,6 +64,7 @@ def start_run(paths: Paths, period_start: str | date, kind: str = "weekly") -> d
         "period_end": end.isoformat(),
         "published_at": now.isoformat(),
         "paths": paths.as_strings(),
+        "docs": docs,
     }
 
 
@@ -203,7 +205,7 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
     log.info("wrote Parquet of %d rating histories under %s", len(exported),
              target.parent / "parquet")
     bulletin = _write_bulletin(run, target, paths) if run["kind"] == "weekly" else None
-    docs = _write_docs(run, paths)
+    docs = _write_docs(run, paths) if run.get("docs", True) else {}
     return {"status": status, "revision": revision, "published_file": str(target),
             "bulletin": str(bulletin) if bulletin else None, "docs": docs}
 

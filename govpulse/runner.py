@@ -90,10 +90,11 @@ def run_weekly(paths: Paths, period_start: date) -> RunOutcome:
 
 
 def run_dag(kind: str, paths: Paths, period_start: date,
-            progress: TextIO | None = None) -> RunOutcome:
+            progress: TextIO | None = None, docs: bool = True) -> RunOutcome:
     """Trigger the DAG of a run kind for the period that starts on `period_start` through
     Airflow itself (the code path of a scheduled run) and wait for it to finish. With a
-    `progress` stream, a line per task is written to it as the tasks finish."""
+    `progress` stream, a line per task is written to it as the tasks finish; `docs=False`
+    leaves the published docs as they are (a backfill writes them at its last period)."""
     airflow_home.configure()
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
@@ -108,7 +109,7 @@ def run_dag(kind: str, paths: Paths, period_start: date,
     # has one (DagRun.update_state looks the alerts up by id, dag.test's scheduler DAG holds their
     # definitions). A run here checks the publication deadline itself (govpulse.deadlines).
     dag.deadline = None
-    conf = {"period_start": period_start.isoformat(), **paths.as_strings()}
+    conf = {"period_start": period_start.isoformat(), **paths.as_strings(), "docs": docs}
     triggered = datetime.now(UTC)
     if progress is None:
         dag_run = dag.test(run_conf=conf)

@@ -36,9 +36,11 @@ import duckdb
 
 from govpulse import methodology
 from govpulse import validation_suites as vs
+from ingestion.warehouse import memory_limit
 
 SAMPLE_ROWS = 100_000  # at most this many rows of a raw table per run reach GX
 SAMPLE_SEED = 42
+_LIMITS = {"memory_limit": memory_limit()}  # DuckDB's buffers, as the pipeline's writers
 PENALTY_TOLERANCE = 1e-9  # relative, penalty_points vs Σ place × weight
 PARTIAL_UNEXPECTED = 10  # unexpected values GX keeps per expectation (result_format SUMMARY)
 OBSERVED_MAX_CHARS = 1000
@@ -117,7 +119,7 @@ def validate_raw(
     if sample_rows < 1:
         raise ValueError("sample_rows must be positive")
     jobs: list[_Job] = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=_LIMITS) as con:
         for dataset in vs.RAW_DATASETS.values():
             jobs.append(
                 _guarded(dataset.suite, lambda d=dataset: _raw_job(con, d, run_id, sample_rows))
@@ -160,7 +162,7 @@ def validate_candidates(
     marts."""
     ratings = vs.ratings_of(kind)  # ValueError for an unknown kind, before opening anything
     jobs: list[_Job] = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=_LIMITS) as con:
         for rating in ratings:
             jobs.append(
                 _guarded(rating.suite, lambda r=rating: _candidate_job(con, r, period_start))
@@ -197,7 +199,7 @@ def record(warehouse: Path, report: ValidationReport) -> None:
         )
         for r in report.results
     ]
-    with duckdb.connect(str(warehouse)) as con:
+    with duckdb.connect(str(warehouse), config=_LIMITS) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS ops")
         con.execute(VALIDATIONS_DDL)
         if not rows:
