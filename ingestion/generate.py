@@ -5,6 +5,22 @@ give byte-identical files whatever the thread count. Per-row values are keyed by
 ordinal (weeks since 2020-01-03), not by its position in the run, so a week's files do not depend
 on how many weeks are generated (except the copies carried over from the previous week).
 
+Scale 1 is a national week: about 20 million mentions (regions drawn by a Zipf law of their
+population rank: a few big regions, a long tail), 50,000 pages, 1 million post captures,
+5 million interactions, 200,000 follower-audit rows, and 200,000 incidents a month. The
+registry's own pages (~170) are kept; when 50,000·scale is more, pages of the registry's current
+regions and municipalities are added to the registry copy (see `_add_pages`): official pages on
+the platforms where a unit has none, personal Instagram pages of rural and town akims, and pages
+of institutions (akimat departments, rural districts' akim offices, schools, kindergartens,
+colleges). Below that (e.g. the default scale 0.001) the page datasets are what the registry's
+pages give. Generated institutions' pages post about daily; generated akim pages export more of
+their likes; interactions also come from some generated institutions' Instagram pages.
+
+Memory stays bounded (about 1.7 GB at scale 1): DuckDB gets a memory limit and a temporary
+folder under out_dir (removed afterwards) to spill to, and a week's mentions, which would take
+~17 GB to sort at once, are written in time slices of about half a million rows, each sorted on
+its own and appended to the file: the bytes are those of one sort (see `_write_mentions`).
+
 Layout written under `out_dir`:
 
     registry/                      copy of the registry folder used
@@ -16,6 +32,7 @@ Layout written under `out_dir`:
     inbox/incidents/<ym>_incidents.csv            every incident of the month
     inbox/incidents/<ym>_incidents_late.csv       late corrections (+ bad rows)
     registry/entities.csv                         + responsible bodies (level `body`)
+    registry/pages.csv                            + generated pages (scale above ~0.0035)
     registry/expert_scores.csv                    expert commission scores per year
 
 `<ps>` is the week's period_start (a Friday, ISO date), so byte order of names = time order.
@@ -37,11 +54,16 @@ an unknown satisfaction, a body not in the registry).
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+
+from ingestion.contract import PLATFORMS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY = REPO_ROOT / "registry" / "kz"
@@ -59,6 +81,77 @@ INCIDENT_SPECIAL_BASE = 90_000_000  # incident numbers of hand-shaped rows (role
 INCIDENT_BAD_BASE = 95_000_000  # incident numbers of rows that break the contract
 LATE_EVERY = 40  # every 40th incident is exported unanswered first, corrected later
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S"  # incidents: ISO-8601 without offset = Asia/Almaty time
+# Resources: DuckDB may use this much memory (sorts spill to a temporary folder in out_dir), and
+# the week's mentions are sorted and written in time slices of at most about this many rows.
+MEMORY_LIMIT = "1.5GB"
+MENTIONS_PER_SLICE = 500_000
+TMP_DIR = ".generate-tmp"  # under out_dir, removed afterwards
+MENTIONS_PER_SPAM_AUTHOR = 5000  # one mass-sharing author per this many mentions (+ 3)
+
+# Pages: at scale X the generated registry holds about 50,000·X pages (the registry's own
+# pages and generated ones). Of the generated pages, OFFICIAL_PCT % are official pages of
+# regions and municipalities on platforms where the registry lists none (as long as there are
+# such), AKIM_PCT % personal Instagram pages of local akims, the rest pages of institutions.
+PAGES_AT_SCALE_1 = 50_000
+OFFICIAL_PCT = 4
+AKIM_PCT = 5
+# Generated akim pages: the share (%) whose followers are audited (two audits of ~125
+# followers in every week's file), and the likes of a post that are exported (at most
+# EXTRA_LIKES_BASE + rn(EXTRA_LIKES_SPREAD), registry pages: 10 + rn(60)); interactions are also
+# exported for this share (%) of the other generated Instagram pages.
+EXTRA_AUDITED_PCT = 30
+EXTRA_LIKES_BASE = 60
+EXTRA_LIKES_SPREAD = 600
+EXTRA_INTERACTIONS_PCT = 30
+# Institutions' pages: (share in %) per platform
+OTHER_PLATFORMS: list[tuple[str, int]] = [
+    ("instagram", 40), ("facebook", 25), ("telegram", 20), ("youtube", 5), ("vk", 4), ("ok", 4),
+    ("x", 2),
+]
+# Departments of a region's akimat and of a municipality's (Kazakh names, after the unit's)
+REGION_DEPTS = [
+    "білім басқармасы", "денсаулық сақтау басқармасы", "ішкі саясат басқармасы",
+    "жұмыспен қамтуды үйлестіру және әлеуметтік бағдарламалар басқармасы",
+    "мәдениет басқармасы", "дене шынықтыру және спорт басқармасы",
+    "энергетика және тұрғын үй-коммуналдық шаруашылық басқармасы",
+    "жолаушылар көлігі және автомобиль жолдары басқармасы", "ауыл шаруашылығы басқармасы",
+    "кәсіпкерлік басқармасы", "табиғи ресурстар басқармасы", "туризм басқармасы",
+    "жастар саясаты басқармасы", "цифрландыру басқармасы", "құрылыс басқармасы",
+    "қаржы басқармасы", "мәслихаты", "полиция департаменті", "төтенше жағдайлар департаменті",
+    "тілдерді дамыту басқармасы",
+]
+MUNI_DEPTS = [
+    "білім бөлімі", "ішкі саясат бөлімі", "жұмыспен қамту орталығы",
+    "жастар ресурстық орталығы", "мәдениет үйі", "орталық кітапханасы", "орталық ауруханасы",
+    "тұрғын үй-коммуналдық шаруашылығы бөлімі", "ауыл шаруашылығы бөлімі",
+    "дене шынықтыру және спорт бөлімі", "жер қатынастары бөлімі", "құрылыс бөлімі",
+    "кәсіпкерлік бөлімі", "мәслихаты", "әлеуметтік бағдарламалар бөлімі", "полиция бөлімі",
+    "емханасы", "төтенше жағдайлар бөлімі",
+]
+# rural districts (ауылдық округ) of a district, by common village names
+VILLAGES = [
+    "Ақсу", "Көктөбе", "Жаңаталап", "Қарабұлақ", "Ақжар", "Береке", "Бірлік", "Жаңаауыл",
+    "Қызылжар", "Ақтоғай", "Көкжар", "Сарыбұлақ", "Талдыбұлақ", "Қаратал", "Жетісу",
+    "Алғабас", "Шұбар", "Ынтымақ", "Достық", "Бостандық", "Тасқала", "Ақбұлақ", "Қаракөл",
+    "Жайлау",
+]
+AKIM_FIRST = [
+    "Ерлан", "Марат", "Нұрлан", "Асқар", "Бауыржан", "Дәурен", "Қайрат", "Серік", "Ержан",
+    "Талғат", "Ғалым", "Айдос", "Мұрат", "Руслан", "Жандос", "Бекзат", "Ақмарал", "Айгүл",
+    "Гүлнар", "Жанар",
+]
+AKIM_FEMALE = {"Ақмарал", "Айгүл", "Гүлнар", "Жанар"}
+AKIM_LAST = [
+    "Сапаров", "Омаров", "Төлегенов", "Жұмабаев", "Ахметов", "Исаев", "Қасымов", "Серікбаев",
+    "Бекмұхамбетов", "Нұрпейісов", "Тұрсынов", "Мұқанов", "Оспанов", "Байжанов", "Есенов",
+    "Жақсылықов", "Құдайбергенов", "Әбдірахманов",
+]
+AKIM_HANDLE_ENDS = ["_akim", ".akim", "_akimi", "_official"]
+TRANSLIT = dict(zip(
+    "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя",
+    ["a", "a", "b", "v", "g", "g", "d", "e", "yo", "zh", "z", "i", "y", "k", "q", "l", "m", "n",
+     "n", "o", "o", "p", "r", "s", "t", "u", "u", "u", "f", "kh", "h", "ts", "ch", "sh", "shch",
+     "", "y", "i", "", "e", "yu", "ya"], strict=True))
 
 PLATFORM_CASE = """CASE
     WHEN {r} < 30 THEN 'instagram' WHEN {r} < 50 THEN 'telegram' WHEN {r} < 65 THEN 'facebook'
@@ -191,7 +284,8 @@ def generate(
     """Write `<out_dir>/registry/` and `<out_dir>/inbox/<dataset>/…`; return a summary.
 
     The summary is `{"out_dir", "registry_dir", "seed", "scale", "period_starts", "months",
-    "bodies_added", "datasets": {dataset: {"files": [path relative to the inbox], "rows": int}}}`.
+    "bodies_added", "pages_added", "datasets": {dataset: {"files": [path relative to the inbox],
+    "rows": int}}}`.
     `datasets` also lists the registry's `expert_scores` (as `../registry/expert_scores.csv`).
     Files of the same names are overwritten; other files in out_dir are left alone.
     """
@@ -222,12 +316,16 @@ def generate(
             entry["files"].append(rel)
             entry["rows"] += rows
 
-    con = duckdb.connect()
+    tmp = out_dir / TMP_DIR
+    tmp.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(tmp)})
     try:
         _setup(con, seed, out_dir / "registry", periods)
+        pages_added = _add_pages(con, out_dir / "registry", round(PAGES_AT_SCALE_1 * scale), tmp)
         bodies_added = _add_bodies(con, out_dir / "registry")
+        _create_page_tables(con)
         for ps in periods:
-            for name, files in _write_week(con, inbox, ps, n_mentions, bad_rows).items():
+            for name, files in _write_week(con, inbox, tmp, ps, n_mentions, bad_rows).items():
                 add(name, files)
         _create_incidents(con, months, n_incidents, as_of=periods[-1] + timedelta(days=7))
         for month in months:
@@ -235,6 +333,7 @@ def generate(
         add("expert_scores", [_write_expert_scores(con, out_dir / "registry", months)])
     finally:
         con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     return {
         "out_dir": str(out_dir),
         "registry_dir": str(out_dir / "registry"),
@@ -243,6 +342,7 @@ def generate(
         "period_starts": [p.isoformat() for p in periods],
         "months": [m.strftime("%Y-%m") for m in months],
         "bodies_added": bodies_added,
+        "pages_added": pages_added,
         "datasets": datasets,
     }
 
@@ -287,11 +387,9 @@ def _setup(con: duckdb.DuckDBPyConnection, seed: int, registry: Path, periods: l
     _create_macros(con, int(seed))
     _load_registry(con, registry)
     _create_constants(con)
-    # The previous week is needed too: its posts are re-captured in the first week's files.
+    # The previous week is needed too: its mentions are re-exported in the first week's file.
     all_ps = [periods[0] - timedelta(weeks=1), *periods]
     _create_region_tables(con, all_ps)
-    _create_page_tables(con)
-    _create_posts(con, all_ps)
 
 
 def _create_macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
@@ -308,7 +406,29 @@ def _create_macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
                         || printf('%+03d:00', date_diff('hour', to_utc(ts), ts))
             WHEN 2 THEN strftime(to_utc(ts), '%Y-%m-%dT%H:%M:%SZ')
             ELSE strftime(to_utc(ts), '%Y-%m-%dT%H:%M:%S.000Z') END;
+        -- the same, when the UTC offset is known to be `off` hours (no ICU look-up: faster)
+        CREATE MACRO iso_at(ts, v, off) AS CASE v
+            WHEN 0 THEN strftime(ts, '%Y-%m-%dT%H:%M:%S')
+            WHEN 1 THEN strftime(ts, '%Y-%m-%dT%H:%M:%S') || printf('%+03d:00', off)
+            WHEN 2 THEN strftime(ts - to_hours(off), '%Y-%m-%dT%H:%M:%SZ')
+            ELSE strftime(ts - to_hours(off), '%Y-%m-%dT%H:%M:%S.000Z') END;
     """)
+
+
+def _fixed_offset(con: duckdb.DuckDBPyConnection, first: date, last: date) -> int | None:
+    """Asia/Almaty's UTC offset in whole hours if it does not change from `first` to `last`."""
+    offsets = con.execute("""
+        SELECT DISTINCT date_diff('second', to_utc(t), t)
+        FROM range(?::TIMESTAMP, ?::TIMESTAMP, INTERVAL 1 HOUR) r(t)""", [first, last]).fetchall()
+    if len(offsets) == 1 and offsets[0][0] % 3600 == 0:
+        return int(offsets[0][0]) // 3600
+    return None
+
+
+def _iso(ctx: dict, ts: str, v: str) -> str:
+    """SQL writing the Almaty wall-clock time `ts` in ISO shape `v` (see the iso macro)."""
+    off = ctx["utc_offset"]
+    return f"iso({ts}, {v})" if off is None else f"iso_at({ts}, {v}, {off})"
 
 
 def _load_registry(con: duckdb.DuckDBPyConnection, registry: Path) -> None:
@@ -389,13 +509,17 @@ def _create_region_tables(con: duckdb.DuckDBPyConnection, all_ps: list[date]) ->
 
 def _create_page_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Registry pages with their stable synthetic traits (audience size, habits)."""
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE pages_x AS
         WITH p AS (
-            SELECT *, row_number() OVER (ORDER BY page_id) AS pidx,
+            -- generated pages are numbered after the registry's own
+            SELECT *, row_number() OVER (ORDER BY gen_no NULLS FIRST, page_id) AS pidx,
+                   row_number() OVER (PARTITION BY platform ORDER BY platform_page_id)
+                       AS page_rank,
+                   gen_no IS NOT NULL AS extra,
                    ru(page_id, 0, 'size') AS u_size, ru(page_id, 0, 'rate') AS u_rate
             FROM reg_pages)
-        SELECT page_id, platform, platform_page_id, entity_id, page_kind, pidx,
+        SELECT page_id, platform, platform_page_id, entity_id, page_kind, pidx, page_rank, extra,
                active_from::DATE AS active_from, active_to::DATE AS active_to,
                floor(pow(10, CASE page_kind
                    WHEN 'official_region' THEN 3.7 + 1.5 * u_size
@@ -410,25 +534,33 @@ def _create_page_tables(con: duckdb.DuckDBPyConnection) -> None:
                CASE WHEN page_kind = 'akim_personal' THEN rn(page_id, 0, 'eu', 10) <> 0
                     ELSE rn(page_id, 0, 'eu', 5) = 0 END AS has_engaged,
                platform = 'instagram' AND page_kind = 'akim_personal' AS insta_akim,
-               rn(page_id, 0, 'noint', 4) <> 0 AS has_interactions,
-               rn(page_id, 0, 'audit', 2) = 0 AS audited,
+               CASE WHEN extra AND page_kind <> 'akim_personal'
+                    THEN rn(page_id, 0, 'noint', 100) < {EXTRA_INTERACTIONS_PCT}
+                    ELSE rn(page_id, 0, 'noint', 4) <> 0 END AS has_interactions,
+               CASE WHEN extra THEN rn(page_id, 0, 'audit', 100) < {EXTRA_AUDITED_PCT}
+                    ELSE rn(page_id, 0, 'audit', 2) = 0 END AS audited,
                rn(page_id, 0, 'aphase', 30) AS audit_phase
         FROM p;
         -- one insta-akim page only has an audit older than the 90-day window
         CREATE TABLE old_audit_page AS
-        SELECT page_id FROM pages_x WHERE insta_akim AND NOT audited
+        SELECT page_id FROM pages_x WHERE insta_akim AND NOT audited AND NOT extra
         ORDER BY hash(page_id) LIMIT 1;
     """)
 
 
-def _create_posts(con: duckdb.DuckDBPyConnection, all_ps: list[date]) -> None:
-    """Posts of every page for every week (final counters; captures take fractions)."""
-    con.execute("""
-        CREATE TABLE posts AS
-        WITH wk AS (SELECT ps, (ps - DATE '2020-01-03') // 7 AS ord FROM weeks),
+def _create_posts(con: duckdb.DuckDBPyConnection, pss: list[date]) -> None:
+    """Posts of every page in the weeks (final counters; captures take fractions)."""
+    ps_list = ", ".join(f"DATE '{p.isoformat()}'" for p in pss)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE posts AS
+        WITH wk AS (SELECT ps, (ps - DATE '2020-01-03') // 7 AS ord
+                    FROM (SELECT unnest([{ps_list}]) AS ps)),
         n AS (
             SELECT w.ps, w.ord, p.*,
                    CASE WHEN rn(p.page_id, w.ord, 'silent', 12) = 0 THEN 0
+                        -- generated institutions' pages post about daily
+                        WHEN p.extra AND p.page_kind = 'other'
+                            THEN 3 + rn(p.page_id, w.ord, 'np', 11)
                         ELSE CASE p.page_kind
                             WHEN 'official_region' THEN 4 + rn(p.page_id, w.ord, 'np', 12)
                             WHEN 'official_district' THEN 2 + rn(p.page_id, w.ord, 'np', 7)
@@ -446,8 +578,8 @@ def _create_posts(con: duckdb.DuckDBPyConnection, all_ps: list[date]) -> None:
             FROM post
             WHERE (active_from IS NULL OR pub_ts::DATE >= active_from)
               AND (active_to IS NULL OR pub_ts::DATE <= active_to))
-        SELECT ps, ord, page_id, platform, platform_page_id, page_kind, pidx, insta_akim,
-               has_interactions, k, pkey, pub_ts,
+        SELECT ps, ord, page_id, platform, platform_page_id, page_kind, pidx, page_rank, extra,
+               insta_akim, has_interactions, k, pkey, pub_ts,
                CASE WHEN platform = 'instagram'
                     THEN 'C' || upper(substr(md5(page_id || ':' || pkey::VARCHAR), 1, 10))
                     ELSE (ord * 100000 + pidx * 100 + k)::VARCHAR END AS post_id,
@@ -467,8 +599,11 @@ def _create_posts(con: duckdb.DuckDBPyConnection, all_ps: list[date]) -> None:
 
 
 def _write_week(
-    con: duckdb.DuckDBPyConnection, inbox: Path, ps: date, n_mentions: int, bad_rows: bool
+    con: duckdb.DuckDBPyConnection, inbox: Path, tmp: Path, ps: date, n_mentions: int,
+    bad_rows: bool
 ) -> dict[str, list[tuple[str, int]]]:
+    # this week's posts and last week's (re-captured this week)
+    _create_posts(con, [ps - timedelta(weeks=1), ps])
     ctx = {
         "ps": f"DATE '{ps.isoformat()}'",
         "prev": f"DATE '{(ps - timedelta(weeks=1)).isoformat()}'",
@@ -476,16 +611,18 @@ def _write_week(
         "n": n_mentions,
         "n_authors": max(200, n_mentions * 2 // 5),
         "n_sources": max(80, n_mentions // 20),
-        "n_spam": 3 + n_mentions // 5000,
+        # (at most 39,003: their mention numbers stay below LATE_ID_BASE)
+        "n_spam": 3 + min(n_mentions // MENTIONS_PER_SPAM_AUTHOR, 39_000),
         "export": f"(DATE '{(ps + timedelta(weeks=1)).isoformat()}'::TIMESTAMP"
                   f" + INTERVAL {EXPORT_HOURS} HOUR)",
     }
     ctx["n_non_regions"], ctx["n_excluded"] = con.execute(
         "SELECT (SELECT count(*) FROM non_regions), (SELECT count(*) FROM excluded)").fetchone()
+    # every timestamp of the week's files lies in this range (stale snapshots, old audits)
+    ctx["utc_offset"] = _fixed_offset(con, ps - timedelta(days=160), ps + timedelta(days=9))
     tag = ps.isoformat()
     files: dict[str, list[tuple[str, int]]] = {}
-    files["mentions"] = [_copy(con, inbox, f"mentions/{tag}_mentions.csv",
-                               _mentions_sql(ctx), "csv")]
+    files["mentions"] = [_write_mentions(con, inbox, tmp, f"mentions/{tag}_mentions.csv", ctx)]
     if bad_rows:
         files["mentions"].append(_copy(con, inbox, f"mentions/{tag}_mentions_late_export.csv",
                                        _late_export_sql(ctx), "csv"))
@@ -507,20 +644,37 @@ def _copy(con: duckdb.DuckDBPyConnection, inbox: Path, rel: str, sql: str, fmt: 
     """COPY the query to inbox/rel; returns (rel, rows written)."""
     path = inbox / rel
     path.parent.mkdir(parents=True, exist_ok=True)
+    return rel, _copy_to(con, path, sql, fmt)
+
+
+def _copy_to(con: duckdb.DuckDBPyConnection, path: Path, sql: str, fmt: str,
+             header: bool = True) -> int:
+    """COPY the query to path; returns the rows written."""
     options = {
-        "csv": "FORMAT csv, HEADER true, DELIMITER ','",
+        "csv": f"FORMAT csv, HEADER {str(header).lower()}, DELIMITER ','",
         "jsonl": "FORMAT json",
         "json": "FORMAT json, ARRAY true",
     }[fmt]
     rows = con.execute(f"COPY ({sql}) TO {_lit(str(path))} ({options})").fetchone()
-    return rel, int(rows[0]) if rows else 0
+    return int(rows[0]) if rows else 0
 
 
 # ---------------------------------------------------------------- mentions
 
 
-def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) -> str:
-    """Bulk mentions i in [start, start+n) of one week, typed; `section` orders the file."""
+def _mention_ts_sql(ps: str, o: str) -> str:
+    """When bulk mention i of the week starting `ps` (ordinal `o`, a BIGINT) was published:
+    mostly inside the week, a few within an hour before or after it."""
+    return f"""CASE WHEN rn({o}, i, 'outside', 1000) < 3
+                    THEN {ps}::TIMESTAMP - to_seconds(1 + rn({o}, i, 'before', 3600))
+                    WHEN rn({o}, i, 'outside', 1000) < 6
+                    THEN ({ps} + 7)::TIMESTAMP + to_seconds(rn({o}, i, 'after', 3600))
+                    ELSE {ps}::TIMESTAMP + to_seconds(rn({o}, i, 'ts', 604800)) END"""
+
+
+def _mentions_base_sql(ps: str, ord_: int | str, source: str, ctx: dict) -> str:
+    """Bulk mentions of one week, typed, for the numbers i (BIGINT) that the relation `source`
+    lists (e.g. `range(0, 10) t(i)`); `section` orders the file."""
     o = f"({ord_})::BIGINT"
     return f"""
     WITH r AS (
@@ -530,19 +684,23 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                rn({o}, i, 'author', {ctx['n_authors']}) AS author_idx,
                rn({o}, i, 'src_mode', 100) AS src_r,
                {PLATFORM_CASE.format(r=f"rn({o}, i, 'platform', 100)")} AS platform0
-        FROM range({start}, {start + n}) t(i)),
+        FROM {source}),
     regions AS (
         SELECT r.*, b1.entity_id AS e1, b2.entity_id AS e2,
                rn(r.ord, r.i, 'alias1', 1000003) % b1.n_alias AS k1,
-               rn(r.ord, r.i, 'alias2', 1000003) % b2.n_alias AS k2
+               CASE WHEN b2.n_alias IS NOT NULL
+                    THEN rn(r.ord, r.i, 'alias2', 1000003) % b2.n_alias END AS k2
         FROM r
         JOIN region_bucket b1 ON b1.ps = r.ps AND b1.b = rn(r.ord, r.i, 'region', 10000)
-        JOIN region_bucket b2 ON b2.ps = r.ps AND b2.b = rn(r.ord, r.i, 'region2', 10000)),
+        -- a second region only where the text names one (kinds `two` and `direct`)
+        LEFT JOIN region_bucket b2
+          ON b2.ps = r.ps AND b2.b = CASE WHEN r.kind_r >= 700 AND r.kind_r < 870
+                                          THEN rn(r.ord, r.i, 'region2', 10000) END),
     picks AS (
         SELECT g.*, a1.alias AS a1, a1.lang AS lang1, a2.alias AS a2, gl.alias AS glue1
         FROM regions g
         JOIN region_alias a1 ON a1.ps = g.ps AND a1.entity_id = g.e1 AND a1.k = g.k1
-        JOIN region_alias a2 ON a2.ps = g.ps AND a2.entity_id = g.e2 AND a2.k = g.k2
+        LEFT JOIN region_alias a2 ON a2.ps = g.ps AND a2.entity_id = g.e2 AND a2.k = g.k2
         LEFT JOIN region_glue gl ON gl.ps = g.ps AND gl.entity_id = g.e1),
     shaped AS (
         SELECT p.*,
@@ -556,30 +714,36 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                     WHEN var_r < 95 THEN replace(replace(a1, 'е', 'ё'), 'Е', 'Ё')
                     WHEN var_r < 98 THEN glue1 || {_pick(GLUE_SUFFIXES, "rn(ord, i, 'sfx', {n})")}
                     ELSE {_pick(GLUE_PREFIXES, "rn(ord, i, 'pfx', {n})")} || glue1
-                    END AS a1_text,
-               {_template_index('one', 'lang1', "rn(ord, i, 'tpl1', {n})")} AS t1_idx,
-               {_template_index('two', 'lang1', "rn(ord, i, 'tpl2', {n})")} AS t2_idx,
-               {_template_index('generic', 'lang1', "rn(ord, i, 'tplg', {n})")} AS tg_idx,
-               rn(ord, i, 'other_id', {ctx['n_non_regions']}) AS nr_k,
-               rn(ord, i, 'excl', {ctx['n_excluded']}) AS x_k
+                    END AS a1_text
         FROM picks p),
+    templated AS (
+        -- the template the text is made of (generic: names no place)
+        SELECT s.*,
+               CASE WHEN mkind = 'generic' OR (mkind = 'direct' AND rn(ord, i, 'dtext', 2) = 0)
+                        THEN 'generic'
+                    WHEN mkind = 'two' THEN 'two' ELSE 'one' END AS tkind
+        FROM shaped s),
     texted AS (
         SELECT s.*,
-               CASE WHEN s.mkind = 'generic'
-                         OR (s.mkind = 'direct' AND rn(s.ord, s.i, 'dtext', 2) = 0)
-                        THEN tg.tpl
-                    WHEN s.mkind = 'two' THEN replace(replace(t2.tpl, '{{a}}', s.a1_text),
+               CASE WHEN s.tkind = 'generic' THEN t.tpl
+                    WHEN s.mkind = 'two' THEN replace(replace(t.tpl, '{{a}}', s.a1_text),
                                                       '{{b}}', s.a2)
                     -- a mention with entity_id set names another region: text is not searched
-                    WHEN s.mkind = 'direct' THEN replace(t1.tpl, '{{a}}', s.a2)
-                    ELSE replace(t1.tpl, '{{a}}', s.a1_text) END AS text,
+                    WHEN s.mkind = 'direct' THEN replace(t.tpl, '{{a}}', s.a2)
+                    ELSE replace(t.tpl, '{{a}}', s.a1_text) END AS text,
                CASE WHEN s.mkind = 'direct' THEN s.e1
                     WHEN s.mkind = 'other_id' THEN nr.entity_id END AS entity_id
-        FROM shaped s
-        JOIN templates t1 ON t1.kind = 'one' AND t1.lang = s.lang1 AND t1.idx = s.t1_idx
-        JOIN templates t2 ON t2.kind = 'two' AND t2.lang = s.lang1 AND t2.idx = s.t2_idx
-        JOIN templates tg ON tg.kind = 'generic' AND tg.lang = s.lang1 AND tg.idx = s.tg_idx
-        JOIN non_regions nr ON nr.k = s.nr_k),
+        FROM templated s
+        JOIN templates t
+          ON t.kind = s.tkind AND t.lang = s.lang1
+         AND t.idx = CASE s.tkind
+                 WHEN 'one' THEN {_template_index('one', 's.lang1', "rn(s.ord, s.i, 'tpl1', {n})")}
+                 WHEN 'two' THEN {_template_index('two', 's.lang1', "rn(s.ord, s.i, 'tpl2', {n})")}
+                 ELSE {_template_index('generic', 's.lang1', "rn(s.ord, s.i, 'tplg', {n})")} END
+        -- another entity's id (kind `other_id`)
+        LEFT JOIN non_regions nr
+          ON nr.k = CASE WHEN s.mkind = 'other_id'
+                         THEN rn(s.ord, s.i, 'other_id', {ctx['n_non_regions']}) END),
     sourced AS (
         SELECT t.*,
                CASE WHEN src_r >= 10 AND src_r < 15 THEN x.platform ELSE platform0 END
@@ -587,7 +751,11 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                CASE WHEN src_r < 10 THEN NULL
                     WHEN src_r < 15 THEN x.source_id
                     ELSE rn(ord, i, 'source', {ctx['n_sources']})::VARCHAR END AS src
-        FROM texted t JOIN excluded x ON x.k = t.x_k),
+        FROM texted t
+        -- an excluded source (src_r 10..14)
+        LEFT JOIN excluded x
+          ON x.k = CASE WHEN src_r >= 10 AND src_r < 15
+                        THEN rn(ord, i, 'excl', {ctx['n_excluded']}) END),
     authored AS (
         SELECT s.*,
                CASE WHEN rn(0, author_idx, 'atype', 100) < 80 THEN 'person'
@@ -599,14 +767,11 @@ def _mentions_base_sql(ps: str, ord_: int | str, start: int, n: int, ctx: dict) 
                     ELSE 'unknown' END AS author_type,
                -- regions differ in mood, so the sentiment indicator has something to rank
                rn(ord, i, 'sent', 100) AS sent_r,
-               15 + rn(0, e1, 'mood', 25) AS pos_cut,
-               rn(ord, i, 'outside', 1000) AS out_r
+               15 + rn(0, e1, 'mood', 25) AS pos_cut
         FROM sourced s)
     SELECT 0 AS section, i, ord, platform,
            (ord * 1000000000 + i)::VARCHAR AS mention_id,
-           CASE WHEN out_r < 3 THEN ps::TIMESTAMP - to_seconds(1 + rn(ord, i, 'before', 3600))
-                WHEN out_r < 6 THEN (ps + 7)::TIMESTAMP + to_seconds(rn(ord, i, 'after', 3600))
-                ELSE ps::TIMESTAMP + to_seconds(rn(ord, i, 'ts', 604800)) END AS ts,
+           {_mention_ts_sql('ps', 'ord')} AS ts,
            rn(ord, i, 'tsfmt', 4) AS ts_fmt,
            (10000000 + author_idx)::VARCHAR AS author_id,
            author_type,
@@ -645,8 +810,11 @@ def _specials_sql(ctx: dict) -> str:
     o, ns = ctx["ord"], ctx["n_sources"]
     return f"""
     WITH spec AS (
-        -- role, author number, mentions; author ids are stable across weeks
-        SELECT 'spam' AS role, k AS author_no, 12 + rn({o}, k, 'spam_m', 6) AS m
+        -- role, author number, mentions; author ids are stable across weeks. Mention i is
+        -- {SPECIAL_ID_BASE} + author_no * 100 + j: spam authors from the 100th on are numbered
+        -- from 1100, clear of the edge authors (100..103) and the boundary rows (+50000).
+        SELECT 'spam' AS role, k + CASE WHEN k >= 100 THEN 1000 ELSE 0 END AS author_no,
+               12 + rn({o}, k, 'spam_m', 6) AS m
         FROM range({ctx['n_spam']}) t(k)
         UNION ALL SELECT 'edge_spam', 100, 10   -- 9 sources + one empty source = 10 values
         UNION ALL SELECT 'near_10_in_9', 101, 10
@@ -703,9 +871,10 @@ def _specials_sql(ctx: dict) -> str:
 
 
 def _format_mentions(body: str, ctx: dict) -> str:
-    """Final column order and file order (copies with changed counts come last)."""
+    """Final column order and file order (copies with changed counts come last). The rows are
+    sorted before the text columns are formatted (less to sort; a SELECT keeps the order)."""
     return f"""
-    SELECT platform, mention_id, iso(ts, ts_fmt) AS published_at,
+    SELECT platform, mention_id, {_iso(ctx, 'ts', 'ts_fmt')} AS published_at,
            CASE WHEN rn(ord, i, 'nourl', 50) = 0 THEN NULL ELSE CASE platform
                WHEN 'instagram' THEN 'https://instagram.com/p/' || mention_id
                WHEN 'telegram' THEN 'https://t.me/' || coalesce(source_id, 'u' || author_id)
@@ -720,46 +889,123 @@ def _format_mentions(body: str, ctx: dict) -> str:
                END AS url,
            text, author_id, author_type, author_audience, source_id,
            likes, comments, reposts, views, sentiment, entity_id
-    FROM ({body}) m
-    ORDER BY section, ts, mention_id
+    FROM (SELECT * FROM ({body}) ORDER BY section, ts, mention_id) m
     """
 
 
-def _mentions_sql(ctx: dict) -> str:
-    base = _mentions_base_sql(ctx["ps"], ctx["ord"], 0, ctx["n"], ctx)
-    prev = _mentions_base_sql(ctx["prev"], ctx["ord"] - 1, 0, ctx["n"], ctx)
-    body = f"""
-    WITH cur AS ({base}), prv AS ({prev})
-    SELECT * FROM cur
-    UNION ALL
-    -- the same mention exported again later in the file, its counters grown (latest wins)
-    SELECT * REPLACE (1 AS section, coalesce(likes, 0) + 1 + rn(ord, i, 'dl', 40) AS likes,
-                      coalesce(views, 0) + 10 + rn(ord, i, 'dv', 400) AS views)
-    FROM cur WHERE rn(ord, i, 'dup', 100) = 0
-    UNION ALL
-    -- last week's mentions re-exported this week with updated counters
-    SELECT * REPLACE (coalesce(likes, 0) + 2 + rn(ord, i, 'rl', 60) AS likes,
-                      coalesce(comments, 0) + rn(ord, i, 'rc', 5) AS comments)
-    FROM prv WHERE rn(ord, i, 'redo', 100) = 0
-    UNION ALL
-    SELECT * FROM ({_specials_sql(ctx)})
-    UNION ALL
-    -- exact week boundaries: start is inside (written in UTC), end is outside
-    SELECT * REPLACE (0 AS section, i + {SPECIAL_ID_BASE} + 50000 AS i,
-                      (ord * 1000000000 + i + {SPECIAL_ID_BASE} + 50000)::VARCHAR AS mention_id,
-                      CASE i WHEN 0 THEN {ctx['ps']}::TIMESTAMP
-                             WHEN 1 THEN ({ctx['ps']} + 7)::TIMESTAMP
-                             ELSE ({ctx['ps']} + 7)::TIMESTAMP - INTERVAL 1 SECOND END AS ts,
-                      CASE i WHEN 0 THEN 2 WHEN 1 THEN 1 ELSE 0 END AS ts_fmt)
-    FROM ({_mentions_base_sql(ctx['ps'], ctx['ord'], 0, 3, ctx)})
-    """
-    return _format_mentions(body, ctx)
+def _time_slices(rows: int) -> list[tuple[int | None, int | None]]:
+    """Slices [lo, hi) of seconds since the week's start, in time order, holding about `rows`
+    mentions together: before the week, the week cut into equal parts, after the week."""
+    n = max(1, -(-rows // MENTIONS_PER_SLICE))
+    cuts = [-(-7 * 86400 * k // n) for k in range(n + 1)]
+    return [(None, 0), *zip(cuts, cuts[1:], strict=False), (7 * 86400, None)]
+
+
+def _write_mentions(con: duckdb.DuckDBPyConnection, inbox: Path, tmp: Path, rel: str,
+                    ctx: dict) -> tuple[str, int]:
+    """The week's mentions export, in file order: section 0 (this week's mentions, last week's
+    re-exported, the hand-shaped rows) by time, then section 1 (copies with grown counters) by
+    time. Sorting ~20 million wide rows at once takes far more memory than the generator may
+    use, so each section is written in time slices (sorted one by one, then concatenated):
+    the bytes are those of one `ORDER BY section, ts, mention_id`, whatever the slicing."""
+    ps, prev = ctx["ps"], ctx["prev"]
+    o, o_prev = f"({ctx['ord']})::BIGINT", f"({ctx['ord'] - 1})::BIGINT"
+
+    def secs(ts: str) -> str:
+        return f"date_diff('second', {ps}::TIMESTAMP, {ts})"
+
+    def within(col: str, lo: int | None, hi: int | None) -> str:
+        return " AND ".join([f"{col} >= {lo}"] * (lo is not None)
+                            + [f"{col} < {hi}"] * (hi is not None))
+
+    # When each bulk mention was published (seconds since the week's start): part 0 this
+    # week's, part 1 last week's re-exported. A slice's rows are computed when it is written.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE mention_keys AS
+        SELECT 0::UTINYINT AS part, i::INTEGER AS i, rn({o}, i, 'dup', 100) = 0 AS dup,
+               {secs(_mention_ts_sql(ps, o))}::INTEGER AS t
+        FROM range({ctx['n']}) t(i)
+        UNION ALL
+        SELECT 1, i, false, {secs(_mention_ts_sql(prev, o_prev))}
+        FROM range({ctx['n']}) t(i) WHERE rn({o_prev}, i, 'redo', 100) = 0
+    """)
+
+    def keys(part: int, lo: int | None, hi: int | None, dup: bool = False) -> str:
+        where = f"part = {part} AND {within('t', lo, hi)}" + (" AND dup" if dup else "")
+        return f"(SELECT i::BIGINT AS i FROM mention_keys WHERE {where}) t"
+
+    def section_0(lo: int | None, hi: int | None) -> str:
+        return f"""
+        SELECT * FROM ({_mentions_base_sql(ps, ctx['ord'], keys(0, lo, hi), ctx)})
+        UNION ALL
+        -- last week's mentions re-exported this week with updated counters
+        SELECT * REPLACE (coalesce(likes, 0) + 2 + rn(ord, i, 'rl', 60) AS likes,
+                          coalesce(comments, 0) + rn(ord, i, 'rc', 5) AS comments)
+        FROM ({_mentions_base_sql(prev, ctx['ord'] - 1, keys(1, lo, hi), ctx)})
+        UNION ALL
+        SELECT * FROM ({_specials_sql(ctx)}) WHERE {within(secs('ts'), lo, hi)}
+        UNION ALL
+        -- exact week boundaries: start is inside (written in UTC), end is outside
+        SELECT * FROM (
+            SELECT * REPLACE (
+                0 AS section, i + {SPECIAL_ID_BASE} + 50000 AS i,
+                (ord * 1000000000 + i + {SPECIAL_ID_BASE} + 50000)::VARCHAR AS mention_id,
+                CASE i WHEN 0 THEN {ps}::TIMESTAMP
+                       WHEN 1 THEN ({ps} + 7)::TIMESTAMP
+                       ELSE ({ps} + 7)::TIMESTAMP - INTERVAL 1 SECOND END AS ts,
+                CASE i WHEN 0 THEN 2 WHEN 1 THEN 1 ELSE 0 END AS ts_fmt)
+            FROM ({_mentions_base_sql(ps, ctx['ord'], 'range(0, 3) t(i)', ctx)}))
+        WHERE {within(secs('ts'), lo, hi)}
+        """
+
+    def section_1(lo: int | None, hi: int | None) -> str:
+        # the same mention exported again later in the file, its counters grown (latest wins)
+        return f"""
+        SELECT * REPLACE (1 AS section, coalesce(likes, 0) + 1 + rn(ord, i, 'dl', 40) AS likes,
+                          coalesce(views, 0) + 10 + rn(ord, i, 'dv', 400) AS views)
+        FROM ({_mentions_base_sql(ps, ctx['ord'], keys(0, lo, hi, dup=True), ctx)})
+        """
+
+    bodies = ([section_0(lo, hi) for lo, hi in _time_slices(ctx["n"])]
+              + [section_1(lo, hi) for lo, hi in _time_slices(ctx["n"] // 100)])
+    path = inbox / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with path.open("wb", buffering=0) as out:
+        for n, body in enumerate(bodies):
+            part = tmp / "mentions.part.csv"
+            rows += _copy_to(con, part, _format_mentions(body, ctx), "csv", header=n == 0)
+            _append(out, part)
+    con.execute("DROP TABLE mention_keys")
+    return rel, rows
+
+
+def _append(out: BinaryIO, part: Path) -> None:
+    """Move the bytes of `part` to the end of `out` (unbuffered; in the kernel if it can)."""
+    start = out.seek(0, os.SEEK_END)
+    with part.open("rb") as src:
+        size, done = os.fstat(src.fileno()).st_size, 0
+        try:
+            while done < size:
+                sent = os.copy_file_range(src.fileno(), out.fileno(), size - done)
+                if not sent:
+                    break
+                done += sent
+        except (AttributeError, OSError):  # not Linux, or not between these file systems
+            done = -1
+        if done != size:
+            out.truncate(start)
+            out.seek(start)
+            shutil.copyfileobj(src, out, 1 << 20)
+    part.unlink()
 
 
 def _late_export_sql(ctx: dict) -> str:
     """A small later export: good rows plus rows that break the contract (for quarantine)."""
-    good = _mentions_base_sql(ctx["ps"], ctx["ord"], LATE_ID_BASE, 20, ctx)
-    bad = _mentions_base_sql(ctx["ps"], ctx["ord"], LATE_ID_BASE + 100, 6, ctx)
+    good = _mentions_base_sql(ctx["ps"], ctx["ord"],
+                              f"range({LATE_ID_BASE}, {LATE_ID_BASE + 20}) t(i)", ctx)
+    bad = _mentions_base_sql(ctx["ps"], ctx["ord"],
+                             f"range({LATE_ID_BASE + 100}, {LATE_ID_BASE + 106}) t(i)", ctx)
     body = f"SELECT * FROM ({good}) UNION ALL SELECT * FROM ({bad})"
     year = f"strftime({ctx['ps']}, '%Y')"
     return f"""
@@ -826,7 +1072,7 @@ def _snapshots_sql(ctx: dict) -> str:
         WHERE rn(page_id, {o}, 'fix', 12) = 0
         QUALIFY row_number() OVER (PARTITION BY page_id ORDER BY ts DESC) = 1)
     SELECT platform, platform_page_id,
-           iso(ts, rn(page_id, epoch(ts), 'tsfmt', 4)) AS captured_at,
+           {_iso(ctx, 'ts', "rn(page_id, epoch(ts), 'tsfmt', 4)")} AS captured_at,
            subscribers, bot_share,
            CASE WHEN has_engaged
                 THEN floor(subscribers * (0.01 + 0.07 * ru(page_id, epoch(ts), 'eu')))::BIGINT
@@ -861,8 +1107,9 @@ def _posts_sql(ctx: dict) -> str:
     return f"""
     WITH {_captures_cte(ctx)}
     SELECT platform, platform_page_id, post_id,
-           iso(pub_ts, rn(page_id, pkey, 'pubfmt', 4)) AS published_at,
-           iso(cap_ts, rn(page_id, pkey * 10 + c, 'capfmt', 4)) AS captured_at,
+           {_iso(ctx, 'pub_ts', "rn(page_id, pkey, 'pubfmt', 4)")} AS published_at,
+           {_iso(ctx, 'cap_ts', "rn(page_id, pkey * 10 + c, 'capfmt', 4)")}
+               AS captured_at,
            floor(likes_f * frac)::BIGINT AS likes,
            floor(comments_f * frac)::BIGINT AS comments,
            floor(reposts_f * frac)::BIGINT AS reposts,
@@ -877,23 +1124,36 @@ def _interactions_sql(ctx: dict) -> str:
     o = ctx["ord"]
     return f"""
     WITH p AS (
-        SELECT *, least(likes_f, 10 + rn(page_id, pkey, 'nl', 60)) AS n_like,
-                  least(comments_f, 1 + rn(page_id, pkey, 'nc', 12)) AS n_comment,
-                  40 + rn(page_id, 0, 'pool', 160) AS pool
-        FROM posts WHERE insta_akim AND has_interactions AND ord IN ({o}, {o} - 1)),
+        -- generated pages (rural and town akims) export more of their likes and comments
+        SELECT *, least(likes_f, CASE WHEN extra
+                                      THEN {EXTRA_LIKES_BASE}
+                                           + rn(page_id, pkey, 'nl', {EXTRA_LIKES_SPREAD})
+                                      ELSE 10 + rn(page_id, pkey, 'nl', 60) END) AS n_like,
+                  least(comments_f, CASE WHEN extra THEN 5 + rn(page_id, pkey, 'nc', 60)
+                                         ELSE 1 + rn(page_id, pkey, 'nc', 12) END) AS n_comment,
+                  CASE WHEN extra THEN 1000 + rn(page_id, 0, 'pool', 9000)
+                       ELSE 40 + rn(page_id, 0, 'pool', 160) END AS pool
+        FROM posts
+        WHERE (insta_akim OR (extra AND platform = 'instagram')) AND has_interactions
+          AND ord IN ({o}, {o} - 1)),
     x AS (
         SELECT p.*, j, CASE WHEN j < n_like THEN 'like' ELSE 'comment' END AS kind,
                pub_ts + to_seconds(floor(pow(ru(page_id, pkey * 1000 + j, 'at'), 2)
                                          * 5 * 86400)::BIGINT) AS at_ts
-        FROM p JOIN range(100) t(j) ON j < n_like + n_comment)
-    SELECT platform, platform_page_id, post_id,
-           (7000000000 + pidx * 100000 + rn(page_id, pkey * 1000 + j, 'user', pool))::VARCHAR
-               AS user_id,
-           kind, iso(at_ts, rn(page_id, pkey * 1000 + j, 'atfmt', 4)) AS at
-    FROM x
-    WHERE at_ts <= {ctx['export']}
-      AND (ord = {o} OR at_ts >= {ctx['ps']}::TIMESTAMP - INTERVAL 1 DAY)
-    ORDER BY at_ts, platform_page_id, post_id, j
+        FROM p JOIN range({EXTRA_LIKES_BASE + EXTRA_LIKES_SPREAD + 64}) t(j)
+          ON j < n_like + n_comment)
+    SELECT platform, platform_page_id, post_id, user_id, kind, {_iso(ctx, 'at_ts', 'v')} AS at
+    FROM (
+        SELECT platform, platform_page_id, post_id,
+               (7000000000 + pidx * 100000 + rn(page_id, pkey * 1000 + j, 'user', pool))
+                   ::VARCHAR AS user_id,
+               kind, at_ts, rn(page_id, pkey * 1000 + j, 'atfmt', 4) AS v
+        FROM x
+        WHERE at_ts <= {ctx['export']}
+          AND (ord = {o} OR at_ts >= {ctx['ps']}::TIMESTAMP - INTERVAL 1 DAY)
+        -- sorted before `at` is formatted; all are Instagram pages, so page_rank sorts them
+        -- like platform_page_id (and faster)
+        ORDER BY at_ts, page_rank, post_id, j)
     """
 
 
@@ -957,7 +1217,7 @@ def _audits_sql(ctx: dict) -> str:
                  ELSE handle END AS handle)
         FROM feat)
     SELECT platform, platform_page_id,
-           iso(cap_ts, rn(page_id, fk, 'tsfmt', 4)) AS captured_at,
+           {_iso(ctx, 'cap_ts', "rn(page_id, fk, 'tsfmt', 4)")} AS captured_at,
            (5000000000 + pidx * 1000000 + (audit_day * 7 + j * 13) % 1000000)::VARCHAR
                AS follower_id,
            handle AS username,
@@ -974,6 +1234,235 @@ def _audits_sql(ctx: dict) -> str:
 
 
 # ---------------------------------------------------------------- registry additions
+
+
+def _slug(text: str) -> str:
+    """Latin handle of a Kazakh or Russian name: `Қарасай ауданы` -> `qarasay_audany`."""
+    latin = "".join(TRANSLIT.get(c, c) for c in text.lower())
+    return "_".join(w for w in re.split(r"[^a-z0-9]+", latin) if w)
+
+
+def _short_slug(text: str) -> str:
+    """The first two words of the handle (`білім бөлімі` -> `bilim_bolimi`)."""
+    return "_".join(_slug(text).split("_")[:2])
+
+
+def _kk_genitive(name: str) -> str:
+    """`Абай ауданы` -> `Абай ауданының` (names ending in -ы/-і; others are left as they are)."""
+    return name + {"ы": "ның", "і": "нің"}.get(name[-1:], "")
+
+
+def _apportion(total: int, weights: list[int]) -> list[int]:
+    """Split total into integers proportional to weights (largest remainders, ties in order)."""
+    if not weights:
+        return []
+    if sum(weights) <= 0:
+        weights = [1] * len(weights)
+    w = sum(weights)
+    shares = [total * x // w for x in weights]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % w), i))
+    for i in by_remainder[:total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join(_lit(x) for x in items) + "]"
+
+
+def _add_pages(con: duckdb.DuckDBPyConnection, registry: Path, n_pages: int, tmp: Path) -> int:
+    """Add pages of the registry's current regions and municipalities until it holds about
+    n_pages (nothing when it already holds as many); return how many were added.
+
+    Added, in this order: official pages of units on platforms where the registry lists none
+    (OFFICIAL_PCT % of the added pages, while there are such), personal Instagram pages of
+    rural and town akims under their district or city (AKIM_PCT %, spread evenly), and pages of
+    institutions (the rest, split by population; a region's at a tenth of its population): the
+    akimat's departments, rural districts' akim offices, then schools and kindergartens (a
+    region: colleges). Page ids continue the registry's `p-<platform>-<nnn>` numbering; native
+    ids are unique per platform. The rows are appended to pages.csv, whose own lines keep
+    their bytes; table reg_pages gets them with `gen_no` (NULL for the registry's own pages).
+    """
+    con.execute("ALTER TABLE reg_pages ADD COLUMN gen_no INTEGER")
+    n_extra = n_pages - con.execute("SELECT count(*) FROM reg_pages").fetchone()[0]
+    if n_extra <= 0:
+        return 0
+    owners = con.execute("""
+        WITH pop AS (
+            SELECT entity_id, arg_max(population::BIGINT, population_date::DATE) AS pop
+            FROM reg_populations GROUP BY ALL),
+        cur AS (SELECT * FROM reg_entities WHERE valid_to IS NULL)
+        SELECT e.entity_id, e.level, coalesce(e.name_kk, e.name_ru),
+               coalesce(par.name_kk, par.name_ru, e.entity_id), coalesce(p.pop, 0)
+        FROM cur e LEFT JOIN pop p USING (entity_id)
+        LEFT JOIN cur par ON par.entity_id = e.parent_id
+        WHERE e.level IN ('region', 'district', 'city', 'city_district')
+        QUALIFY row_number() OVER (PARTITION BY e.entity_id ORDER BY e._row DESC) = 1
+        ORDER BY e.entity_id""").fetchall()
+    if not owners:
+        return 0
+    name_count: dict[str, int] = {}
+    for _, _, name, _, _ in owners:
+        name_count[name] = name_count.get(name, 0) + 1
+    values = []
+    for k, (entity_id, level, name, parent, _) in enumerate(owners):
+        slug = _slug(name) or f"unit_{entity_id}"
+        if name_count[name] > 1:  # e.g. two districts named Абай ауданы
+            slug += "_" + (_slug(parent.split()[0]) or entity_id)
+        values.append(f"({k}, {_lit(entity_id)}, {_lit(level)}, {_lit(name)}, {_lit(slug)}, "
+                      f"{_lit(_kk_genitive(name) + ' әкімдігі')})")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE page_owners AS
+        SELECT * FROM (VALUES {', '.join(values)})
+            v(k, entity_id, level, name, slug, official_name);
+        CREATE OR REPLACE TEMP TABLE gen_official AS
+        SELECT 0 AS grp, o.entity_id, 0 AS r, p.platform,
+               CASE WHEN o.level = 'region' THEN 'official_region' ELSE 'official_district' END
+                   AS page_kind,
+               o.slug || '_akimdigi' AS handle, o.official_name AS owner_name
+        FROM page_owners o, (SELECT unnest({_sql_list(list(PLATFORMS))}) AS platform) p
+        WHERE NOT EXISTS (
+            SELECT 1 FROM reg_pages g
+            WHERE g.entity_id = o.entity_id AND g.platform = p.platform
+              AND g.page_kind IN ('official_region', 'official_district'))
+        ORDER BY rn(o.entity_id, p.platform, 'official', 1000000007), o.entity_id, p.platform
+        LIMIT {round(n_extra * OFFICIAL_PCT / 100)};
+    """)
+    n_official = con.execute("SELECT count(*) FROM gen_official").fetchone()[0]
+    municipal = [owner[1] != "region" for owner in owners]
+    n_akim = round(n_extra * AKIM_PCT / 100) if any(municipal) else 0
+    akims = _apportion(n_akim, [int(m) for m in municipal])
+    others = _apportion(n_extra - n_official - n_akim,
+                        [pop if m else pop // 10 for (*_, pop), m in zip(owners, municipal,
+                                                                          strict=True)])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE page_counts AS
+        SELECT unnest(range({len(owners)})) AS k, unnest({akims}) AS n_akim,
+               unnest({others}) AS n_other
+    """)
+    first, last = _sql_list(AKIM_FIRST), _sql_list(AKIM_LAST)
+    first_lat = _sql_list([_slug(x) for x in AKIM_FIRST])
+    last_lat = _sql_list([_slug(x) for x in AKIM_LAST])
+    female = _sql_list([x for x in AKIM_FIRST if x in AKIM_FEMALE])
+    n_rd, n_md, n_v = len(REGION_DEPTS), len(MUNI_DEPTS), len(VILLAGES)
+    platform = _weighted_case("rn(o.entity_id, r, 'platform', 100)", OTHER_PLATFORMS)
+    # r-th institution of a unit: departments first, then (districts) rural districts, then
+    # schools and kindergartens in turn (a region: colleges)
+    q = f"(r - {n_md} - CASE WHEN o.level = 'district' THEN {n_v} ELSE 0 END)"
+    region_depts, muni_depts, villages = (_sql_list(x) for x in (REGION_DEPTS, MUNI_DEPTS,
+                                                                  VILLAGES))
+    region_slugs = _sql_list([_short_slug(d) for d in REGION_DEPTS])
+    muni_slugs = _sql_list([_short_slug(d) for d in MUNI_DEPTS])
+    village_slugs = _sql_list([_slug(v) for v in VILLAGES])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE gen_akim AS
+        WITH a AS (
+            SELECT o.*, r,
+                   1 + rn(o.entity_id, r, 'first', {len(AKIM_FIRST)})::INTEGER AS fi,
+                   1 + rn(o.entity_id, r, 'last', {len(AKIM_LAST)})::INTEGER AS li,
+                   {_pick(AKIM_HANDLE_ENDS, "rn(o.entity_id, r, 'hend', {n})")} AS hend
+            FROM page_owners o JOIN page_counts c USING (k)
+            JOIN range({max(akims, default=0)}) t(r) ON r < c.n_akim),
+        f AS (SELECT *, list_contains({female}, list_element({first}, fi)) AS fem FROM a)
+        SELECT 1 AS grp, entity_id, r, 'instagram' AS platform, 'akim_personal' AS page_kind,
+               list_element({first_lat}, fi) || '.' || list_element({last_lat}, li)
+                   || CASE WHEN fem THEN 'a' ELSE '' END || hend AS handle,
+               list_element({first}, fi) || ' ' || list_element({last}, li)
+                   || CASE WHEN fem THEN 'а' ELSE '' END AS owner_name
+        FROM f;
+        CREATE OR REPLACE TEMP TABLE gen_other AS
+        SELECT 2 AS grp, o.entity_id, r, {platform} AS platform, 'other' AS page_kind,
+               CASE WHEN o.level = 'region' AND r < {n_rd}
+                        THEN o.slug || '_' || list_element({region_slugs}, r + 1)
+                    WHEN o.level = 'region' THEN o.slug || '_kolledzh_' || (r - {n_rd} + 1)
+                    WHEN r < {n_md} THEN o.slug || '_' || list_element({muni_slugs}, r + 1)
+                    WHEN o.level = 'district' AND r < {n_md + n_v}
+                        THEN o.slug || '_' || list_element({village_slugs}, r - {n_md} + 1)
+                             || '_ao'
+                    WHEN {q} % 2 = 0 THEN o.slug || '_mektep_' || ({q} // 2 + 1)
+                    ELSE o.slug || '_balabaqsha_' || ({q} // 2 + 1) END AS handle,
+               CASE WHEN o.level = 'region' AND r < {n_rd}
+                        THEN o.name || ' ' || list_element({region_depts}, r + 1)
+                    WHEN o.level = 'region'
+                        THEN o.name || ' №' || (r - {n_rd} + 1) || ' колледжі'
+                    WHEN r < {n_md} THEN o.name || ' ' || list_element({muni_depts}, r + 1)
+                    WHEN o.level = 'district' AND r < {n_md + n_v}
+                        THEN list_element({villages}, r - {n_md} + 1)
+                             || ' ауылдық округі әкімінің аппараты'
+                    WHEN {q} % 2 = 0
+                        THEN o.name || ' №' || ({q} // 2 + 1) || ' жалпы білім беретін мектебі'
+                    ELSE o.name || ' №' || ({q} // 2 + 1) || ' балабақшасы' END AS owner_name
+        FROM page_owners o JOIN page_counts c USING (k)
+        JOIN range({max(others, default=0)}) t(r) ON r < c.n_other;
+    """)
+    columns = [c for (c, *_) in con.execute("DESCRIBE reg_pages").fetchall() if c != "gen_no"]
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gen_pages AS
+        WITH a AS (
+            SELECT *, row_number() OVER (ORDER BY grp, entity_id, r, platform) AS gen_no
+            FROM (SELECT * FROM gen_official UNION ALL SELECT * FROM gen_akim
+                  UNION ALL SELECT * FROM gen_other)),
+        -- a handle taken already (by the registry or an earlier page) gets a number
+        d AS (
+            SELECT a.*, row_number() OVER (PARTITION BY a.platform, a.handle ORDER BY a.gen_no)
+                        - 1 + (g.page_id IS NOT NULL)::INTEGER AS taken,
+                   row_number() OVER (PARTITION BY a.platform ORDER BY a.gen_no) AS seq
+            FROM a LEFT JOIN reg_pages g
+              ON g.platform = a.platform AND g.platform_page_id = a.handle),
+        h AS (
+            SELECT d.* REPLACE (CASE WHEN taken = 0 THEN handle
+                                     ELSE handle || '_' || (taken + 1) END AS handle),
+                   coalesce(m.max_no, 0) AS max_no
+            FROM d LEFT JOIN (
+                SELECT platform,
+                       max(try_cast(regexp_extract(page_id, '^p-[a-z]+-([0-9]+)$', 1) AS INTEGER))
+                           AS max_no
+                FROM reg_pages GROUP BY platform) m USING (platform)),
+        ids AS (
+            SELECT *, CASE platform
+                WHEN 'facebook' THEN (100090000000000 + seq * 1000 + rn(handle, 0, 'id', 1000))
+                                     ::VARCHAR
+                WHEN 'vk' THEN (700000000 + seq * 100 + rn(handle, 0, 'id', 100))::VARCHAR
+                WHEN 'ok' THEN (71000000000000 + seq * 1000 + rn(handle, 0, 'id', 1000))::VARCHAR
+                WHEN 'youtube' THEN 'UC' || translate(substr(to_base64(unhex(md5(
+                    rn(handle, 0, 'id', 1000000007) || ':' || handle))), 1, 22), '+/', '-_')
+                ELSE handle END AS native_id
+            FROM h)
+        SELECT gen_no, 'p-' || platform || '-' || printf('%03d', max_no + seq) AS page_id,
+               platform, native_id AS platform_page_id, entity_id, page_kind,
+               CASE platform
+                   WHEN 'instagram' THEN 'https://instagram.com/' || handle
+                   WHEN 'telegram' THEN 'https://t.me/' || handle
+                   WHEN 'x' THEN 'https://x.com/' || handle
+                   WHEN 'facebook' THEN 'https://www.facebook.com/' || handle
+                   WHEN 'vk' THEN 'https://vk.com/' || handle
+                   WHEN 'ok' THEN 'https://ok.ru/group/' || native_id
+                   ELSE 'https://www.youtube.com/@' || handle END AS url,
+               owner_name, NULL::VARCHAR AS active_from, NULL::VARCHAR AS active_to
+        FROM ids
+    """)
+    # the columns pages.csv has (in its order); a column the generator does not fill stays empty
+    filled = [c for c in columns if c in {"page_id", "platform", "platform_page_id", "entity_id",
+                                          "page_kind", "url", "owner_name"}]
+    con.execute(f"""INSERT INTO reg_pages BY NAME
+                    SELECT gen_no, {', '.join(filled)} FROM gen_pages""")
+    clashes = con.execute("""
+        SELECT count(*) - count(DISTINCT (platform, platform_page_id)),
+               count(*) - count(DISTINCT page_id) FROM reg_pages""").fetchone()
+    if clashes != (0, 0):  # a registry whose ids happen to look like the generated ones
+        raise ValueError(f"generated pages clash with the registry's ({clashes})")
+    # the registry's own lines keep their bytes: the added ones are appended
+    part = tmp / "pages.part.csv"
+    quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    _copy_to(con, part, f"SELECT {quoted} FROM reg_pages WHERE gen_no IS NOT NULL ORDER BY gen_no",
+             "csv", header=False)
+    with (registry / "pages.csv").open("rb+", buffering=0) as out:
+        if out.seek(0, os.SEEK_END):
+            out.seek(-1, os.SEEK_END)
+            if out.read(1) != b"\n":
+                out.write(b"\n")
+        _append(out, part)
+    return con.execute("SELECT count(*) FROM gen_pages").fetchone()[0]
 
 
 def _add_bodies(con: duckdb.DuckDBPyConnection, registry: Path) -> int:

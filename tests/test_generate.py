@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import duckdb
 import pytest
 
 from ingestion import generate as gen
+from ingestion.contract import PLATFORMS
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
 from ingestion.warehouse import connect
@@ -77,6 +79,7 @@ def test_summary_and_layout(run: tuple[Path, dict]) -> None:
     assert summary["period_starts"] == ["2026-11-06", "2026-11-13"]
     assert summary["months"] == ["2026-11"]
     assert summary["bodies_added"] == len(gen.BODIES)
+    assert summary["pages_added"] == 0  # 50,000 x 0.0002 pages: the registry has more
     assert set(summary["datasets"]) == {
         "mentions", "page_snapshots", "page_posts", "post_interactions", "follower_audits",
         "incidents", "expert_scores"}
@@ -97,6 +100,51 @@ def test_same_seed_same_bytes(run: tuple[Path, dict], tmp_path: Path) -> None:
     out, _ = run
     gen.generate(tmp_path, scale=SCALE)
     assert digests(tmp_path) == digests(out)
+
+
+@pytest.mark.parametrize(("threads", "per_slice"), [(1, 300), (3, 1000)])
+def test_slicing_and_threads_do_not_change_the_bytes(
+    run: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int,
+    per_slice: int
+) -> None:
+    """A week's mentions are sorted and written in time slices (~14 or ~4 of this week's
+    ~4,000 here, 1 by default): whatever the slicing and the thread count, the same bytes."""
+    out, _ = run
+    connect = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *args, config=None, **kwargs: connect(
+        *args, config={**(config or {}), "threads": threads}, **kwargs))
+    monkeypatch.setattr(gen, "MENTIONS_PER_SLICE", per_slice)
+    gen.generate(tmp_path, scale=SCALE)
+    assert digests(tmp_path) == digests(out)  # the temporary folder is gone too
+
+
+def test_many_spam_authors_leave_the_hand_shaped_ones_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From scale ~0.5 on there are over 100 mass sharers (one per 5,000 mentions): their
+    mention numbers must not collide with the edge-case authors' (100..103) or the week
+    boundary rows'."""
+    monkeypatch.setattr(gen, "MENTIONS_PER_SPAM_AUTHOR", 20)  # 203 spam authors
+    gen.generate(tmp_path, weeks=1, scale=SCALE)
+    con = duckdb.connect()
+    rows = f"read_csv('{tmp_path}/inbox/mentions/*_mentions.csv', all_varchar = true)"
+    special = f"mention_id::BIGINT % 1000000000 >= {gen.SPECIAL_ID_BASE}"
+    ids, distinct, authors = con.execute(f"""
+        SELECT count(*), count(DISTINCT mention_id),
+               count(DISTINCT author_id) FILTER (WHERE author_id LIKE '9000%')
+        FROM {rows} WHERE {special}""").fetchone()
+    assert ids == distinct, "hand-shaped mentions are never copied: one line each"
+    assert authors == 203 + 4
+    shapes = dict(con.execute(f"""
+        SELECT author_id, count(*) FROM {rows}
+        WHERE author_id BETWEEN '900000100' AND '900000103' GROUP BY ALL""").fetchall())
+    assert shapes == {"900000100": 10, "900000101": 10, "900000102": 9, "900000103": 14}
+    edges = con.execute(f"""
+        SELECT list(published_at ORDER BY mention_id) FROM {rows}
+        WHERE mention_id::BIGINT % 1000000000
+              BETWEEN {gen.SPECIAL_ID_BASE + 50000} AND {gen.SPECIAL_ID_BASE + 50002}
+        """).fetchone()[0]
+    assert edges == ["2026-11-12T19:00:00Z", "2026-11-20T00:00:00+05:00", "2026-11-19T23:59:59"]
 
 
 def test_other_seed_other_bytes(run: tuple[Path, dict], tmp_path: Path) -> None:
@@ -421,3 +469,91 @@ def test_generated_registry_and_inbox_land(run: tuple[Path, dict], tmp_path: Pat
     # the unknown body may be quarantined too (a landing check): not asserted here
     assert any("answer_quality" in r and "7" in r for r in reasons)
     assert any("satisfaction" in r and gen.BAD_SATISFACTION in r for r in reasons)
+
+
+# ---------------------------------------------------------------- pages at larger scales
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Scale 0.005: 250 pages, of which 79 are generated (100,000 mentions)."""
+    out = tmp_path_factory.mktemp("gen_pages")
+    return out, gen.generate(out, weeks=1, scale=0.005)
+
+
+def test_pages_grow_with_the_scale(paged: tuple[Path, dict], run: tuple[Path, dict],
+                                   tmp_path: Path) -> None:
+    out, summary = paged
+    source = (gen.DEFAULT_REGISTRY / "pages.csv").read_bytes()
+    written = (out / "registry" / "pages.csv").read_bytes()
+    assert written.startswith(source), "the registry's own lines keep their bytes"
+    with connect(tmp_path / "w.duckdb") as con:
+        counts = load_registry(con, out / "registry")  # a valid registry
+        assert counts["pages"] == 250 == summary["pages_added"] + source.count(b"\n") - 1
+        added = con.execute(f"""
+            SELECT p.page_kind, p.platform, e.level, count(*)
+            FROM registry.pages p JOIN registry.entities e USING (entity_id)
+            WHERE p.page_id NOT IN (SELECT page_id FROM read_csv(
+                '{gen.DEFAULT_REGISTRY}/pages.csv', all_varchar = true))
+              AND e.valid_to IS NULL
+            GROUP BY ALL""").fetchall()
+    assert sum(n for *_, n in added) == summary["pages_added"] == 79
+    kinds = {kind for kind, *_ in added}  # 3 official, 4 akims', 72 institutions' pages
+    assert {"akim_personal", "other"} <= kinds <= {
+        "official_region", "official_district", "akim_personal", "other"}
+    assert kinds & {"official_region", "official_district"}
+    assert {p for k, p, _, _ in added if k == "akim_personal"} == {"instagram"}
+    assert {lvl for k, _, lvl, _ in added if k == "akim_personal"} <= {*MUNICIPAL_LEVELS}
+    # every week dataset grows, and only names pages of the registry
+    per_week = {name: entry["rows"] / 2 for name, entry in run[1]["datasets"].items()}
+    for name in ("page_snapshots", "page_posts", "post_interactions", "follower_audits"):
+        assert summary["datasets"][name]["rows"] > per_week[name], name
+    con = duckdb.connect()
+    inbox, reg = out / "inbox", out / "registry"
+    for name, reader in (("page_snapshots", "read_json"), ("page_posts", "read_json"),
+                         ("post_interactions", "read_json"), ("follower_audits", "read_csv")):
+        orphans, generated = con.execute(f"""
+            WITH p AS (SELECT * FROM read_csv('{reg}/pages.csv', all_varchar = true)),
+            d AS (SELECT platform, platform_page_id::VARCHAR AS platform_page_id
+                  FROM {reader}('{inbox}/{name}/*'))
+            SELECT count(*) FILTER (WHERE p.page_id IS NULL),
+                   count(DISTINCT p.page_id) FILTER (WHERE p.page_id NOT IN (
+                       SELECT page_id FROM read_csv('{gen.DEFAULT_REGISTRY}/pages.csv',
+                                                    all_varchar = true)))
+            FROM d LEFT JOIN p USING (platform, platform_page_id)""").fetchone()
+        assert orphans == 0, name
+        assert generated > 0, f"{name}: generated pages have rows too"
+
+
+def test_a_national_registry_has_50000_pages(tmp_path: Path) -> None:
+    """Scale 1: the registry copy holds 50,000 pages, valid, with unique native ids."""
+    shutil.copytree(gen.DEFAULT_REGISTRY, tmp_path / "registry")
+    con = duckdb.connect()
+    gen._setup(con, 42, tmp_path / "registry", [date(2026, 11, 13)])
+    added = gen._add_pages(con, tmp_path / "registry", gen.PAGES_AT_SCALE_1, tmp_path)
+    with connect(tmp_path / "w.duckdb") as warehouse:
+        assert load_registry(warehouse, tmp_path / "registry")["pages"] == 50_000
+        kinds = dict(warehouse.execute("""
+            SELECT page_kind, count(*) FROM registry.pages GROUP BY ALL""").fetchall())
+        platforms = dict(warehouse.execute("""
+            SELECT platform, count(*) FROM registry.pages GROUP BY ALL""").fetchall())
+        units = warehouse.execute("""
+            SELECT count(DISTINCT entity_id) FROM registry.entities
+            WHERE valid_to IS NULL AND level <> 'body'""").fetchone()[0]
+    source = (gen.DEFAULT_REGISTRY / "pages.csv").read_bytes().count(b"\n") - 1
+    assert added == 50_000 - source
+    # official pages on all 7 platforms for every current unit; ~2,500 akims' pages
+    assert kinds["official_region"] + kinds["official_district"] == 7 * units
+    assert 2_400 <= kinds["akim_personal"] <= 2_600
+    assert set(platforms) == set(PLATFORMS)
+    assert platforms["instagram"] > platforms["facebook"] > platforms["x"]
+
+
+def test_apportion_and_slugs() -> None:
+    assert gen._apportion(10, [1, 1, 1]) == [4, 3, 3]
+    assert gen._apportion(7, [0, 5, 2]) == [0, 5, 2]
+    assert gen._apportion(3, [0, 0]) == [2, 1]
+    assert sum(gen._apportion(49_829, [3, 1_000_000, 17])) == 49_829
+    assert gen._slug("Қарасай ауданы") == "qarasay_audany"
+    assert gen._slug("Әл фараби ауданы") == "al_farabi_audany"
+    assert gen._kk_genitive("Абай ауданы") == "Абай ауданының"
