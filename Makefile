@@ -46,6 +46,11 @@ test: install  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, 
 	# subprocesses and Airflow's loop about half the time, so 2 cores overlap well
 	$(RUN) pytest -n 2 --dist loadfile
 
+BENCH_SCALES ?= 0.01 0.1 1
+
+bench: install  ## benchmark the weekly run at scales $(BENCH_SCALES) against the floor, pandas and dlt
+	$(RUN) govpulse bench $(foreach s,$(BENCH_SCALES),--scale $(s))
+
 lint:  ## ruff
 	$(RUN) ruff check .
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from govpulse import airflow_home
-from govpulse.config import Paths, parse_month, parse_week, parse_year
+from govpulse.config import STATE_DIR, Paths, parse_month, parse_week, parse_year
 from ingestion.contract import PLATFORMS
 
 PATH_OPTIONS = (
@@ -135,10 +135,27 @@ def build_parser() -> argparse.ArgumentParser:
                           help="folder to write <out>/registry and <out>/inbox into")
     generate.add_argument("--weeks", type=int, default=2, help="number of weeks (default 2)")
     generate.add_argument("--scale", type=float, default=0.001,
-                          help="1 = a national week (~20 million mentions); default 0.001")
+                          help="1 = a national week (~20 million mentions, 50,000 pages); "
+                               "default 0.001")
     generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     generate.add_argument("--first-week", type=_checked(parse_week), metavar="DATE",
                           help="first Friday to generate (default: ends with the last full week)")
+    bench = _command(
+        commands, "bench",
+        "run the weekly DAG on a generated week and measure each phase against the floor (one "
+        "DuckDB statement), a pandas script and a dlt load of the same files",
+        epilog="Prints wall time, CPU time and peak memory per phase with ratios and issue 6's "
+               "targets, and writes them to <work-dir>/bench.json and "
+               "<work-dir>/scale-<x>/publish/bench.json. docs/performance.md explains the "
+               "numbers.")
+    bench.add_argument("--scale", dest="scales", type=float, action="append", metavar="X",
+                       help="1 = a national week (~20 million mentions); repeat for several "
+                            "(default: 0.01)")
+    bench.add_argument("--work-dir", type=Path, default=STATE_DIR / "bench",
+                       help="where the generated weeks, warehouses and results go "
+                            "(default var/bench; a week already generated there is reused)")
+    bench.add_argument("--peers", default="floor,pandas,dlt",
+                       help="comma-separated peers to run (default floor,pandas,dlt)")
     return parser
 
 
@@ -153,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return _fetch(args)
         if args.command == "backfill":
             return _backfill(args)
+        if args.command == "bench":
+            return _bench(args)
         if args.command == "bulletin":
             from govpulse.bulletin import write_bulletin
 
@@ -214,6 +233,20 @@ def _backfill(args: argparse.Namespace) -> int:
           f"(inbox {paths.inbox}) …", flush=True)
     done = backfill(paths, periods, sys.stdout, progress=None if args.verbose else sys.stdout)
     return 0 if all(outcome.ok for _, outcome, _ in done) else 1
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from govpulse.bench.harness import PEERS, run_bench
+
+    peers = tuple(p for p in args.peers.split(",") if p)
+    unknown = [p for p in peers if p not in PEERS]
+    if unknown:
+        raise ValueError(f"unknown peer(s) {', '.join(unknown)}; choose from {', '.join(PEERS)}")
+    if any(scale <= 0 for scale in args.scales or []):
+        raise ValueError("--scale must be positive")
+    airflow_home.ensure_initialized()
+    report = run_bench(args.scales or [0.01], args.work_dir, peers)
+    return 1 if any(s["failures"] for s in report["scales"]) else 0
 
 
 def _run(args: argparse.Namespace) -> int:
