@@ -14,6 +14,7 @@ connectors' API captures, which the warehouse also lands, are out of its scope.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -23,8 +24,8 @@ import duckdb
 
 from govpulse import methodology
 from ingestion.contract import AUTHOR_TYPES, PLATFORMS, SENTIMENTS
-from ingestion.warehouse import memory_limit
 
+FLOOR_MEMORY_LIMIT_ENV = "GOVPULSE_FLOOR_MEMORY_LIMIT"
 # Columns of every result row, in order.
 COLUMNS = ("unit_id", "mentions", "engagement", "engagement_per_1k_pop",
            "sentiment_audience_net", "penalty_points", "final_place")
@@ -308,10 +309,14 @@ def floor_rating(mention_files: list[Path], registry_dir: Path,
     """The week's people rating, one dict per region (keys: COLUMNS), by final place."""
     if not mention_files:
         raise ValueError("no mention files for the week")
-    # the memory limit of the warehouse's connections, so the floor runs under the DAG's budget
-    # (spilling to a scratch folder beyond it)
+    # the floor is the least work, not held to the pipeline's budget: DuckDB's own memory default
+    # (80 % of RAM) unless GOVPULSE_FLOOR_MEMORY_LIMIT says otherwise. Under the pipeline's 2 GB
+    # a national week's statement runs out of memory (it cannot spill all of it).
     with tempfile.TemporaryDirectory(prefix="govpulse-floor-") as scratch:
-        con = duckdb.connect(config={"memory_limit": memory_limit(), "temp_directory": scratch})
+        config = {"temp_directory": scratch}
+        if os.environ.get(FLOOR_MEMORY_LIMIT_ENV):
+            config["memory_limit"] = os.environ[FLOOR_MEMORY_LIMIT_ENV]
+        con = duckdb.connect(config=config)
         try:
             # naive timestamps in the files are Asia/Almaty wall-clock time (METHODOLOGY §0)
             con.execute(f"SET TimeZone = '{methodology.parameters()['timezone']}'")
