@@ -54,6 +54,7 @@ an unknown satisfaction, a body not in the registry).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -86,6 +87,7 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S"  # incidents: ISO-8601 without offset = Asia/Alm
 MEMORY_LIMIT = "1.5GB"
 MENTIONS_PER_SLICE = 500_000
 TMP_DIR = ".generate-tmp"  # under out_dir, removed afterwards
+SUMMARY_FILE = "generated.json"  # the summary generate() returns, next to the data
 MENTIONS_PER_SPAM_AUTHOR = 5000  # one mass-sharing author per this many mentions (+ 3)
 
 # Pages: at scale X the generated registry holds about 50,000·X pages (the registry's own
@@ -287,7 +289,8 @@ def generate(
     "bodies_added", "pages_added", "datasets": {dataset: {"files": [path relative to the inbox],
     "rows": int}}}`.
     `datasets` also lists the registry's `expert_scores` (as `../registry/expert_scores.csv`).
-    Files of the same names are overwritten; other files in out_dir are left alone.
+    Files of the same names are overwritten; other files in out_dir are left alone. The summary
+    is also written, without its paths, to `<out_dir>/generated.json`.
     """
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, got {weeks}")
@@ -334,7 +337,7 @@ def generate(
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    return {
+    summary = {
         "out_dir": str(out_dir),
         "registry_dir": str(out_dir / "registry"),
         "seed": seed,
@@ -345,6 +348,10 @@ def generate(
         "pages_added": pages_added,
         "datasets": datasets,
     }
+    # without its paths, so that the same seed and scale write the same bytes anywhere
+    portable = {k: v for k, v in summary.items() if k not in ("out_dir", "registry_dir")}
+    (out_dir / SUMMARY_FILE).write_text(json.dumps(portable, indent=2))
+    return summary
 
 
 def covered_months(periods: list[date]) -> list[date]:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 
-from govpulse.bench.harness import PEERS, SEED, _generator_key, run_bench
+from govpulse.bench.harness import PEERS, SEED, Budget, _generator_key, run_bench, run_measured
 from govpulse.bench.measured_run import PHASES
 from govpulse.bench.meter import Meter
+from govpulse.bench.report import format_scale
 
 SCALE = 0.001
 
@@ -75,6 +78,44 @@ def test_the_generated_week_is_marked_for_reuse(bench: tuple[dict, str, Path]) -
     marker = work / f"scale-{SCALE:g}" / "data" / "generated.key"
     assert marker.read_text() == _generator_key(SCALE, SEED)
     assert _generator_key(SCALE * 10, SEED) != marker.read_text()
+    summary = json.loads((marker.parent / "generated.json").read_text())
+    assert summary["datasets"]["mentions"]["rows"] == bench[0]["scales"][0]["mentions"]
+
+
+def test_a_peer_past_its_budget_is_stopped_with_its_children(tmp_path: Path) -> None:
+    """A peer that would run on (or eat the machine's memory) is stopped, children included."""
+    pid_file = tmp_path / "grandchild.pid"
+    sleeper = ("import pathlib, subprocess, sys, time; "
+               "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+               f"pathlib.Path({str(pid_file)!r}).write_text(str(p.pid)); time.sleep(600)")
+    code, usage, stopped = run_measured([sys.executable, "-c", sleeper], {},
+                                        tmp_path / "slow.log", Budget(wall_s=1.0))
+    assert code is None and stopped and "its budget: 1 s" in stopped
+    assert usage.wall_s < 60
+    assert _ended(int(pid_file.read_text()))
+
+    grower = "b = []\nwhile True: b.append(bytearray(10**7))"
+    code, usage, stopped = run_measured([sys.executable, "-c", grower], {},
+                                        tmp_path / "big.log", Budget(rss_bytes=300 * 2**20))
+    assert code is None and stopped and "of memory" in stopped
+    assert usage.peak_rss_bytes > 300 * 2**20
+
+
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie waiting for its new parent to reap it."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_ratios_to_a_stopped_peer_are_bounds(bench: tuple[dict, str, Path]) -> None:
+    scale = json.loads(json.dumps(bench[0]["scales"][0]))
+    scale["stopped"] = {"dlt": "stopped after 9 s (its budget: 9 s)"}
+    table = format_scale(scale)
+    assert "dlt peer (landing only) STOPPED" in table
+    assert "(at least)" in table
+    assert "landing at least" in table
 
 
 def test_meter_windows_split_cpu_between_phases() -> None:

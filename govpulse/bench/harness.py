@@ -10,6 +10,7 @@ published files) and all scales to `<work>/bench.json`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,9 +29,16 @@ import psutil
 
 from govpulse.bench.measured_run import PHASES
 from govpulse.bench.meter import Meter, Usage
+from govpulse.bench.report import DLT_FACTOR
+from ingestion.generate import SUMMARY_FILE
 
 PEERS = ("floor", "pandas", "dlt")
 SEED = 42
+# A peer is stopped once it cannot change a verdict (dlt past the landing target, pandas past the
+# whole govpulse run) or would take the machine's memory (the kernel's OOM killer picks its own
+# victim); budgets never go below MIN_BUDGET_S, so small scales always run to the end.
+MIN_BUDGET_S = 300.0
+MEMORY_SHARE = 0.85
 GENERATOR = Path(__file__).resolve().parents[2] / "ingestion" / "generate.py"
 
 
@@ -44,6 +52,7 @@ class ScaleResult:
     outcome: dict[str, Any] = field(default_factory=dict)
     peers: dict[str, Usage] = field(default_factory=dict)
     peer_results: dict[str, Any] = field(default_factory=dict)
+    stopped: dict[str, str] = field(default_factory=dict)  # peer -> why it was stopped
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -73,6 +82,7 @@ class ScaleResult:
             },
             "peers": {k: v.as_dict() for k, v in self.peers.items()},
             "peer_results": self.peer_results,
+            "stopped": self.stopped,
             "ratios": ratios(self),
             "failures": self.failures,
         }
@@ -103,21 +113,71 @@ def ratios(result: ScaleResult) -> dict[str, float]:
     return out
 
 
-def run_measured(cmd: list[str], env: dict[str, str], log: Path) -> tuple[int, Usage]:
-    """Run a command, metering its process tree from outside; its output goes to `log`."""
+@dataclass(frozen=True)
+class Budget:
+    """Limits past which a measured process is stopped (None: no limit)."""
+
+    wall_s: float | None = None
+    rss_bytes: int | None = None
+
+    def exceeded(self, wall_s: float, rss_bytes: int) -> str | None:
+        if self.wall_s is not None and wall_s > self.wall_s:
+            return f"stopped after {wall_s:,.0f} s (its budget: {self.wall_s:,.0f} s)"
+        if self.rss_bytes is not None and rss_bytes > self.rss_bytes:
+            return (f"stopped at {rss_bytes / 2**30:.1f} GiB of memory after {wall_s:,.0f} s "
+                    f"(its budget: {self.rss_bytes / 2**30:.1f} GiB)")
+        return None
+
+
+def run_measured(cmd: list[str], env: dict[str, str], log: Path,
+                 budget: Budget | None = None) -> tuple[int | None, Usage, str | None]:
+    """Run a command, metering its process tree from outside; its output goes to `log`.
+
+    Returns its exit code (None when it was stopped), its usage and why it was stopped.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
+    code: int | None = None
+    stopped: str | None = None
     with log.open("w") as out:
         child = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             with Meter(child.pid) as meter:
-                code = child.wait()
+                while code is None and stopped is None:
+                    try:
+                        code = child.wait(timeout=0.5)
+                    except subprocess.TimeoutExpired:
+                        if budget:
+                            stopped = budget.exceeded(time.time() - started,
+                                                      meter.samples[-1].rss_bytes)
+                if stopped:
+                    _kill_tree(child)
             peak = max(s.rss_bytes for s in meter.samples)
         except psutil.NoSuchProcess:  # ended before the first sample
             code, peak = child.wait(), 0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return code, Usage(time.time() - started, cpu, peak)
+    return code, Usage(time.time() - started, cpu, peak), stopped
+
+
+def _kill_tree(child: subprocess.Popen) -> None:
+    procs = [*psutil.Process(child.pid).children(recursive=True), psutil.Process(child.pid)]
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    child.wait()
+    psutil.wait_procs(procs, timeout=5)  # grandchildren are reaped by their new parent
+
+
+def peer_budget(peer: str, result: ScaleResult) -> Budget:
+    """How long and how much memory a peer gets, from govpulse's numbers at this scale."""
+    memory = int(psutil.virtual_memory().total * MEMORY_SHARE)
+    landing = result.phases.get("landing")
+    if peer == "dlt" and landing:
+        return Budget(max(MIN_BUDGET_S, DLT_FACTOR * landing.wall_s * 1.02), memory)
+    if peer == "pandas" and result.run:
+        return Budget(max(MIN_BUDGET_S, result.run.wall_s * 1.02), memory)
+    return Budget(None, memory)
 
 
 def _generator_key(scale: float, seed: int) -> str:
@@ -134,7 +194,6 @@ def _child_env(folder: Path) -> dict[str, str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL",
                                                            "ERROR"),
         "DO_NOT_TRACK": "1",
-        "RUNTIME__DLTHUB_TELEMETRY": "false",
     }
 
 
@@ -150,14 +209,15 @@ def bench_scale(scale: float, work_dir: Path, peers: tuple[str, ...], say: TextI
     week = LAST_PERIOD_START.isoformat()
 
     marker = folder / "data" / "generated.key"
+    summary_file = folder / "data" / SUMMARY_FILE
     key = _generator_key(scale, seed)
-    if marker.exists() and marker.read_text() == key:
+    if marker.exists() and marker.read_text() == key and summary_file.exists():
         say.write(f"  generate      reusing the week generated earlier in {folder / 'data'}\n")
     else:
         shutil.rmtree(folder / "data", ignore_errors=True)
         say.write(f"  generate      scale {scale:g} …\n")
         say.flush()
-        code, usage = run_measured(
+        code, usage, _ = run_measured(
             [sys.executable, "-m", "govpulse.cli", "generate", "--out", str(folder / "data"),
              "--weeks", "1", "--scale", str(scale), "--seed", str(seed)], env,
             logs / "generate.log")
@@ -167,7 +227,7 @@ def bench_scale(scale: float, work_dir: Path, peers: tuple[str, ...], say: TextI
         result.generated = usage
         marker.write_text(key)
         say.write(f"  generate      {usage.wall_s:7.1f} s\n")
-    result.mentions = _count_lines(folder / "data" / "inbox" / "mentions")
+    result.mentions = json.loads(summary_file.read_text())["datasets"]["mentions"]["rows"]
 
     # a fresh warehouse and publish folder: the run lands and rates the whole week
     for stale in (folder / "warehouse.duckdb", folder / "warehouse.duckdb.wal"):
@@ -178,7 +238,7 @@ def bench_scale(scale: float, work_dir: Path, peers: tuple[str, ...], say: TextI
     say.write(f"  govpulse      weekly_ratings through Airflow, week {week} …\n")
     say.flush()
     usage_file = folder / "govpulse_run.json"
-    code, usage = run_measured(
+    code, usage, _ = run_measured(
         [sys.executable, "-m", "govpulse.bench.measured_run", "--period-start", week,
          "--out", str(usage_file)], env, logs / "govpulse_run.log")
     result.run = usage
@@ -197,11 +257,17 @@ def bench_scale(scale: float, work_dir: Path, peers: tuple[str, ...], say: TextI
         out = folder / "peers" / f"{peer}.json"
         out.parent.mkdir(exist_ok=True)
         out.unlink(missing_ok=True)
-        code, usage = run_measured(
+        code, usage, stopped = run_measured(
             [sys.executable, "-m", "govpulse.bench.peers", peer,
              "--inbox", env["GOVPULSE_INBOX"], "--registry", env["GOVPULSE_REGISTRY"],
              "--period-start", week, "--work", str(folder / "peers" / peer),
-             "--out", str(out)], env, logs / f"{peer}.log")
+             "--out", str(out)], env, logs / f"{peer}.log", peer_budget(peer, result))
+        if stopped:
+            # unfinished: its time and memory so far are a lower bound of what it needs
+            result.peers[peer] = usage
+            result.stopped[peer] = stopped
+            say.write(f"  {peer:<13} {stopped}\n")
+            continue
         if code != 0:
             result.failures.append(f"peer {peer} exited {code}: see {logs / f'{peer}.log'}")
             continue
@@ -214,19 +280,6 @@ def bench_scale(scale: float, work_dir: Path, peers: tuple[str, ...], say: TextI
         result.peer_results[peer] = inner
         say.write(f"  {peer:<13} {usage.wall_s:7.1f} s\n")
     return result
-
-
-def _count_lines(folder: Path) -> int:
-    """Data lines of the CSV files (a header each), counted by DuckDB, not in Python."""
-    import duckdb
-
-    files = sorted(folder.glob("*.csv"))
-    if not files:
-        return 0
-    return int(duckdb.sql(
-        "SELECT count(*) FROM read_csv(?, header = true, all_varchar = true, "
-        "strict_mode = false, ignore_errors = true)", params=[[str(f) for f in files]]
-    ).fetchone()[0])
 
 
 def machine() -> dict[str, Any]:

@@ -19,28 +19,48 @@ by_entity_id as (
 
 -- Whole-word search without a per-row regex (compiling one per text x alias pair is ~1 ms):
 -- a whole-word occurrence of an alias that starts and ends with a word contains each of its
--- words as a whole word of the text, so the text's words are joined on the alias's longest
--- word (an equi-join), and the few multi-word candidates are checked on marked texts.
-aliases as (
+-- words as a whole word of the text, so the text's words are joined on one word of the alias
+-- (an equi-join), and the multi-word candidates that contain the alias are checked on marked
+-- texts. The key word is the alias's rarest word in the week's texts («алматы облысы» is found
+-- through «облысы», not through «алматы», which would make a candidate of every text about the
+-- city). A multi-word alias that contains a one-word alias of its region as a word
+-- finds nothing that one does not («город алматы» beside «алматы»): it is left out.
+region_aliases as (
     select distinct
         aliases.entity_id,
         aliases.alias_normalized,
+        regexp_extract_all(aliases.alias_normalized, {{ word_pattern() }}) as words,
         regexp_full_match(aliases.alias_normalized, {{ word_pattern() }}) as is_one_word,
         regexp_full_match(aliases.alias_normalized, '[\p{L}\p{N}](.*[\p{L}\p{N}])?', 's')
             as is_word_bounded,
-        list_reduce(
-            regexp_extract_all(aliases.alias_normalized, {{ word_pattern() }}),
-            lambda longest, word: if(length(word) > length(longest), word, longest)
-        ) as key_word,
         {{ mark_words('aliases.alias_normalized') }} as alias_marked
     from {{ ref('stg_registry__aliases') }} as aliases
     join regions using (entity_id)
 ),
 
+aliases as (
+    select * from region_aliases
+    where is_one_word
+       or not exists (
+           select 1 from region_aliases as one_word
+           where one_word.is_one_word
+             and one_word.entity_id = region_aliases.entity_id
+             and list_contains(region_aliases.words, one_word.alias_normalized)
+       )
+),
+
+alias_words as (
+    select distinct alias_normalized, unnest(words) as word
+    from aliases
+),
+
 texts as (
-    select platform, mention_id, {{ normalize_text('text') }} as text_normalized
+    select eligible.platform, eligible.mention_id,
+           {{ normalize_text('loaded.text') }} as text_normalized
     from eligible
-    where entity_id is null and text is not null
+    join {{ ref('int_mentions_unioned') }} as loaded
+        using (platform, mention_id, _load_id, _line)
+    where eligible.entity_id is null and loaded.text is not null
 ),
 
 text_words as (
@@ -49,24 +69,50 @@ text_words as (
     from texts
 ),
 
-candidates as (
-    select distinct text_words.platform, text_words.mention_id, aliases.entity_id,
-           aliases.is_one_word, aliases.alias_marked
+word_frequencies as (
+    select word, count(*) as occurrences
     from text_words
-    join aliases on aliases.key_word = text_words.word
-    where aliases.is_word_bounded
+    semi join alias_words using (word)
+    group by word
+),
+
+-- rarest word, then longest (any choice finds the same matches; this one finds fewest candidates)
+key_words as (
+    select alias_words.alias_normalized,
+           arg_min(alias_words.word,
+                   [coalesce(word_frequencies.occurrences, 0), -length(alias_words.word)])
+               as key_word
+    from alias_words
+    left join word_frequencies using (word)
+    group by alias_words.alias_normalized
+),
+
+-- narrow rows (no distinct: a text with its key word twice is a candidate twice; the union
+-- below removes the repeats)
+candidates as (
+    select text_words.platform, text_words.mention_id, key_words.alias_normalized
+    from text_words
+    join key_words on key_words.key_word = text_words.word
 ),
 
 alias_matches as (
-    select platform, mention_id, entity_id as unit_id
+    select candidates.platform, candidates.mention_id, aliases.entity_id as unit_id
     from candidates
-    where is_one_word
+    join aliases using (alias_normalized)
+    where aliases.is_one_word
     union
-    select candidates.platform, candidates.mention_id, candidates.entity_id
+    select candidates.platform, candidates.mention_id, aliases.entity_id
     from candidates
+    join aliases using (alias_normalized)
     join texts using (platform, mention_id)
-    where not candidates.is_one_word
-      and contains({{ mark_words('texts.text_normalized') }}, candidates.alias_marked)
+    where not aliases.is_one_word and aliases.is_word_bounded
+      -- marking words is a regex replace: only where the alias occurs, but not as a whole word
+      -- at its first occurrence
+      and (case when not contains(texts.text_normalized, aliases.alias_normalized) then false
+                when {{ first_occurrence_is_whole_word('texts.text_normalized',
+                                                       'aliases.alias_normalized') }} then true
+                else contains({{ mark_words('texts.text_normalized') }}, aliases.alias_marked)
+           end)
     union
     -- aliases that start or end with a sign, e.g. «(ВКО)»: the general check
     select texts.platform, texts.mention_id, aliases.entity_id
