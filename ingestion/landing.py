@@ -242,7 +242,7 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path,
             return _stage_csv(con, path), None
         return _stage_json(con, path, suffix == ".jsonl"), None
     except duckdb.Error as exc:
-        for table in ("_read", "_records", "_objects", "_valid", "_stage"):
+        for table in ("_records", "_lined", "_objects", "_valid", "_stage"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         return [], f"unreadable {suffix[1:]} file: {str(exc).splitlines()[0][:300]}"
 
@@ -264,22 +264,40 @@ def _quarantine_csv_rejects(con: duckdb.DuckDBPyConnection, run_id: str, dataset
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    # _line assumes one physical line per record, true unless the parser rejected records or a
+    # quoted field holds a line break; only then are the lines counted record by record
     con.execute(
         """
-        CREATE TEMP TABLE _read AS
-        SELECT * FROM read_csv(?, all_varchar = true, header = true, delim = ',',
-                               quote = '"', escape = '"', store_rejects = true,
-                               auto_detect = true)
+        CREATE TEMP TABLE _stage AS
+        SELECT *, ordinality + 1 AS _line
+        FROM read_csv(?, all_varchar = true, header = true, delim = ',',
+                      quote = '"', escape = '"', store_rejects = true,
+                      auto_detect = true)
         WITH ORDINALITY
         """,
         [str(path)],
     )
-    header = [r[0] for r in con.execute("DESCRIBE _read").fetchall() if r[0] != "ordinality"]
+    header = [r[0] for r in con.execute("DESCRIBE _stage").fetchall()
+              if r[0] not in ("ordinality", "_line")]
+    con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, physical_line BIGINT)")
+    rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
+    columns = ", ".join(_ident(h) for h in header)
+    multiline = con.execute(
+        f"SELECT coalesce(bool_or(contains(concat({columns}), chr(10))), false) FROM _stage"
+    ).fetchone()[0]
+    if rejected or multiline:
+        _count_physical_lines(con, header)
+    return header
+
+
+def _count_physical_lines(con: duckdb.DuckDBPyConnection, header: list[str]) -> None:
+    """Set `_stage._line` to each record's first physical line, and fill `_reject_lines`."""
+    columns = ", ".join(_ident(h) for h in header)
     # Physical line of a record = 2 + the lines of every record before it, good or rejected; a
     # record spans 1 + the line breaks inside its quoted fields. reject_errors numbers records
     # (its `line` - 1 is the record number), so rejects are merged back in by that number.
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE _records AS
         WITH rejects AS (
             -- with CRLF line ends csv_line starts with the previous line's leftover \n
@@ -290,9 +308,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         ),
         merged AS (
             SELECT ordinality AS after_good, 0 AS is_reject, 0 AS line,
-                   1 + list_sum(list_transform(list_value(*COLUMNS(* EXCLUDE (ordinality))),
+                   1 + list_sum(list_transform(list_value({columns}),
                        v -> coalesce(length(v) - length(replace(v, chr(10), '')), 0))) AS span
-            FROM _read
+            FROM _stage
             UNION ALL
             SELECT (line - 1) - row_number() OVER (ORDER BY line), 1, line, span FROM rejects
         )
@@ -304,20 +322,18 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     )
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE _reject_lines AS
+        INSERT INTO _reject_lines
         SELECT line, physical_line FROM _records WHERE is_reject = 1
         """
     )
     con.execute(
         """
-        CREATE TEMP TABLE _stage AS
-        SELECT r.* EXCLUDE (ordinality), c.physical_line AS _line,
-               to_json(struct_pack(*COLUMNS(r.* EXCLUDE (ordinality))))::VARCHAR AS _raw
-        FROM _read r JOIN _records c ON c.is_reject = 0 AND c.after_good = r.ordinality
+        CREATE TEMP TABLE _lined AS
+        SELECT r.* EXCLUDE (_line), c.physical_line AS _line
+        FROM _stage r JOIN _records c ON c.is_reject = 0 AND c.after_good = r.ordinality
         """
     )
-    con.execute("DROP TABLE _read; DROP TABLE _records")
-    return header
+    con.execute("DROP TABLE _records; DROP TABLE _stage; ALTER TABLE _lined RENAME TO _stage")
 
 
 def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, lines: bool) -> list[str]:
@@ -462,12 +478,16 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
     reason = f"nullif(concat_ws('; ', {', '.join(reasons)}), '')"
     if "_valid_json" in header:
         reason = f"CASE WHEN NOT _valid_json THEN 'not a valid JSON object' ELSE {reason} END"
+    staged = {r[0] for r in con.execute("DESCRIBE _stage").fetchall()}
+    # a CSV record is kept as JSON text only when it is quarantined (most rows never are)
+    raw = "_raw" if "_raw" in staged else (
+        "to_json(struct_pack(" + ", ".join(_ident(h) for h in header) + "))::VARCHAR")
     con.execute(
         f"""
         CREATE TEMP TABLE _checked AS
-        SELECT {', '.join(selects)}, _line, _raw,
-               {reason} AS _reason
-        FROM _stage
+        SELECT {', '.join(selects)}, _line,
+               CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw, _reason
+        FROM (SELECT *, {reason} AS _reason FROM _stage)
         """
     )
     names = ", ".join(_ident(c.name) for c in DATASETS[dataset])
