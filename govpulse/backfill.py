@@ -71,6 +71,9 @@ def summary(done: list[tuple[Period, RunOutcome, float]], planned: int) -> str:
         state = ("failed: " + outcome.reason if not outcome.ok
                  else f"revision {revision} published" if revision else "unchanged")
         lines.append(f"  {str(period):<18} {seconds:6.1f} s  {state}")
+    if len(done) < planned:
+        lines.append("  the published docs were not rewritten: a backfill writes them at its "
+                     "last period, which it did not reach (the next run writes them)")
     published = sum(1 for _, o, _ in done if o.ok and o.run.get("revision_published"))
     lines.append(f"  {published} published a new revision, "
                  f"{sum(1 for _, o, _ in done if o.ok) - published} unchanged, "

@@ -29,6 +29,21 @@ FINISHED = set(SYMBOLS)
 DETAIL_WIDTH = 100
 
 
+def latest_task_instances(session: Any, dag_id: str, after_id: int = 0) -> list[Any]:
+    """Task instances of the DAG's latest run whose id is above `after_id` ([] if none)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from sqlalchemy import select
+
+    run_id = session.scalar(select(DagRun.run_id)
+                            .where(DagRun.dag_id == dag_id, DagRun.id > after_id)
+                            .order_by(DagRun.id.desc()).limit(1))
+    if run_id is None:
+        return []
+    return list(session.scalars(select(TaskInstance).where(
+        TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)).all())
+
+
 def describe(task_id: str, value: Any) -> str:
     """A short account of what a task returned (its XCom `return_value`)."""
     if value is None:
@@ -122,23 +137,13 @@ class Progress:
             self._poll()
 
     def _poll(self) -> None:
-        from airflow.models.dagrun import DagRun
-        from airflow.models.taskinstance import TaskInstance
         from airflow.utils.session import create_session
-        from sqlalchemy import select
 
         with create_session() as session:
-            run_id = session.scalar(
-                select(DagRun.run_id)
-                .where(DagRun.dag_id == self.dag_id, DagRun.id > self._after_id)
-                .order_by(DagRun.id.desc()).limit(1))
-            if run_id is None:
-                return
-            tis = session.scalars(select(TaskInstance).where(
-                TaskInstance.dag_id == self.dag_id, TaskInstance.run_id == run_id)).all()
-            tis = sorted(tis, key=lambda t: (t.end_date is None,
-                                             t.end_date or t.start_date or self.since,
-                                             t.map_index))
+            tis = sorted(latest_task_instances(session, self.dag_id, self._after_id),
+                         key=lambda t: (t.end_date is None,
+                                        t.end_date or t.start_date or self.since,
+                                        t.map_index))
             for ti in tis:
                 state = str(ti.state.value if hasattr(ti.state, "value") else ti.state or "")
                 key = (ti.task_id, ti.map_index, ti.try_number, state)

@@ -40,10 +40,14 @@ from ingestion.warehouse import memory_limit
 
 SAMPLE_ROWS = 100_000  # at most this many rows of a raw table per run reach GX
 SAMPLE_SEED = 42
-_LIMITS = {"memory_limit": memory_limit()}  # DuckDB's buffers, as the pipeline's writers
 PENALTY_TOLERANCE = 1e-9  # relative, penalty_points vs Σ place × weight
 PARTIAL_UNEXPECTED = 10  # unexpected values GX keeps per expectation (result_format SUMMARY)
 OBSERVED_MAX_CHARS = 1000
+
+def _limits() -> dict[str, str]:
+    """DuckDB's buffers, as the pipeline's writers (read when a connection opens)."""
+    return {"memory_limit": memory_limit()}
+
 
 SKIPPED = "suite_skipped"  # pseudo-expectation: raw dataset without rows in the run
 TABLE_EXISTS = "table_exists"  # pseudo-expectation: candidate table missing
@@ -119,7 +123,7 @@ def validate_raw(
     if sample_rows < 1:
         raise ValueError("sample_rows must be positive")
     jobs: list[_Job] = []
-    with duckdb.connect(str(warehouse), read_only=True, config=_LIMITS) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=_limits()) as con:
         for dataset in vs.RAW_DATASETS.values():
             jobs.append(
                 _guarded(dataset.suite, lambda d=dataset: _raw_job(con, d, run_id, sample_rows))
@@ -162,7 +166,7 @@ def validate_candidates(
     marts."""
     ratings = vs.ratings_of(kind)  # ValueError for an unknown kind, before opening anything
     jobs: list[_Job] = []
-    with duckdb.connect(str(warehouse), read_only=True, config=_LIMITS) as con:
+    with duckdb.connect(str(warehouse), read_only=True, config=_limits()) as con:
         for rating in ratings:
             jobs.append(
                 _guarded(rating.suite, lambda r=rating: _candidate_job(con, r, period_start))
@@ -199,7 +203,7 @@ def record(warehouse: Path, report: ValidationReport) -> None:
         )
         for r in report.results
     ]
-    with duckdb.connect(str(warehouse), config=_LIMITS) as con:
+    with duckdb.connect(str(warehouse), config=_limits()) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS ops")
         con.execute(VALIDATIONS_DDL)
         if not rows:

@@ -30,16 +30,12 @@ PHASES: dict[str, tuple[str, ...]] = {
 
 def task_windows(dag_id: str) -> dict[str, tuple[float, float]]:
     """task_id -> (start, end) as time.time() of the latest run of the DAG (first map index)."""
-    from airflow.models.dagrun import DagRun
-    from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
-    from sqlalchemy import select
+
+    from govpulse.progress import latest_task_instances
 
     with create_session() as session:
-        run_id = session.scalar(select(DagRun.run_id).where(DagRun.dag_id == dag_id)
-                                .order_by(DagRun.id.desc()).limit(1))
-        tis = session.scalars(select(TaskInstance).where(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)).all()
+        tis = latest_task_instances(session, dag_id)
     windows: dict[str, tuple[float, float]] = {}
     for ti in tis:
         if ti.start_date and ti.end_date:
