@@ -286,13 +286,13 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         f"SELECT coalesce(bool_or(contains(concat({columns}), chr(10))), false) FROM _stage"
     ).fetchone()[0]
     if rejected or multiline:
-        _count_physical_lines(con, header)
+        _count_physical_lines(con, columns)
     return header
 
 
-def _count_physical_lines(con: duckdb.DuckDBPyConnection, header: list[str]) -> None:
-    """Set `_stage._line` to each record's first physical line, and fill `_reject_lines`."""
-    columns = ", ".join(_ident(h) for h in header)
+def _count_physical_lines(con: duckdb.DuckDBPyConnection, columns: str) -> None:
+    """Set `_stage._line` to each record's first physical line, and fill `_reject_lines`;
+    `columns` lists the file's columns (quoted, comma-separated)."""
     # Physical line of a record = 2 + the lines of every record before it, good or rejected; a
     # record spans 1 + the line breaks inside its quoted fields. reject_errors numbers records
     # (its `line` - 1 is the record number), so rejects are merged back in by that number.

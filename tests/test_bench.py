@@ -90,14 +90,16 @@ def test_a_peer_past_its_budget_is_stopped_with_its_children(tmp_path: Path) -> 
                f"pathlib.Path({str(pid_file)!r}).write_text(str(p.pid)); time.sleep(600)")
     code, usage, stopped = run_measured([sys.executable, "-c", sleeper], {},
                                         tmp_path / "slow.log", Budget(wall_s=1.0))
-    assert code is None and stopped and "its budget: 1 s" in stopped
+    assert code is None and stopped and stopped.limit == "time"
+    assert "its budget: 1 s" in stopped.message
     assert usage.wall_s < 60
     assert _ended(int(pid_file.read_text()))
 
     grower = "b = []\nwhile True: b.append(bytearray(10**7))"
     code, usage, stopped = run_measured([sys.executable, "-c", grower], {},
                                         tmp_path / "big.log", Budget(rss_bytes=300 * 2**20))
-    assert code is None and stopped and "of memory" in stopped
+    assert code is None and stopped and stopped.limit == "memory"
+    assert "of memory" in stopped.message
     assert usage.peak_rss_bytes > 300 * 2**20
 
 
@@ -111,7 +113,7 @@ def _ended(pid: int) -> bool:
 
 def test_ratios_to_a_stopped_peer_are_bounds(bench: tuple[dict, str, Path]) -> None:
     scale = json.loads(json.dumps(bench[0]["scales"][0]))
-    scale["stopped"] = {"dlt": "stopped after 9 s (its budget: 9 s)"}
+    scale["stopped"] = {"dlt": {"limit": "time", "message": "stopped after 9 s (its budget: 9 s)"}}
     table = format_scale(scale)
     assert "dlt peer (landing only) STOPPED" in table
     assert "(at least)" in table

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -52,7 +52,7 @@ class ScaleResult:
     outcome: dict[str, Any] = field(default_factory=dict)
     peers: dict[str, Usage] = field(default_factory=dict)
     peer_results: dict[str, Any] = field(default_factory=dict)
-    stopped: dict[str, str] = field(default_factory=dict)  # peer -> why it was stopped
+    stopped: dict[str, Stop] = field(default_factory=dict)  # peer -> why it was stopped
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -82,7 +82,7 @@ class ScaleResult:
             },
             "peers": {k: v.as_dict() for k, v in self.peers.items()},
             "peer_results": self.peer_results,
-            "stopped": self.stopped,
+            "stopped": {peer: asdict(stop) for peer, stop in self.stopped.items()},
             "ratios": ratios(self),
             "failures": self.failures,
         }
@@ -114,23 +114,32 @@ def ratios(result: ScaleResult) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
+class Stop:
+    """Why a measured process was stopped: which limit (time or memory), in words."""
+
+    limit: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Budget:
     """Limits past which a measured process is stopped (None: no limit)."""
 
     wall_s: float | None = None
     rss_bytes: int | None = None
 
-    def exceeded(self, wall_s: float, rss_bytes: int) -> str | None:
+    def exceeded(self, wall_s: float, rss_bytes: int) -> Stop | None:
         if self.wall_s is not None and wall_s > self.wall_s:
-            return f"stopped after {wall_s:,.0f} s (its budget: {self.wall_s:,.0f} s)"
+            return Stop("time", f"stopped after {wall_s:,.0f} s "
+                                f"(its budget: {self.wall_s:,.0f} s)")
         if self.rss_bytes is not None and rss_bytes > self.rss_bytes:
-            return (f"stopped at {rss_bytes / 2**30:.1f} GiB of memory after {wall_s:,.0f} s "
-                    f"(its budget: {self.rss_bytes / 2**30:.1f} GiB)")
+            return Stop("memory", f"stopped at {rss_bytes / 2**30:.1f} GiB of memory after "
+                                  f"{wall_s:,.0f} s (its budget: {self.rss_bytes / 2**30:.1f} GiB)")
         return None
 
 
 def run_measured(cmd: list[str], env: dict[str, str], log: Path,
-                 budget: Budget | None = None) -> tuple[int | None, Usage, str | None]:
+                 budget: Budget | None = None) -> tuple[int | None, Usage, Stop | None]:
     """Run a command, metering its process tree from outside; its output goes to `log`.
 
     Returns its exit code (None when it was stopped), its usage and why it was stopped.
@@ -138,7 +147,7 @@ def run_measured(cmd: list[str], env: dict[str, str], log: Path,
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     code: int | None = None
-    stopped: str | None = None
+    stopped: Stop | None = None
     with log.open("w") as out:
         child = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -266,7 +275,7 @@ def bench_scale(scale: float, work_dir: Path, peers: tuple[str, ...], say: TextI
             # unfinished: its time and memory so far are a lower bound of what it needs
             result.peers[peer] = usage
             result.stopped[peer] = stopped
-            say.write(f"  {peer:<13} {stopped}\n")
+            say.write(f"  {peer:<13} {stopped.message}\n")
             continue
         if code != 0:
             result.failures.append(f"peer {peer} exited {code}: see {logs / f'{peer}.log'}")

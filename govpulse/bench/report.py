@@ -43,14 +43,14 @@ def format_scale(scale: dict[str, Any]) -> str:
     if scale["generate"]:
         lines.append(_row("(generating the week)", scale["generate"]))
     lines += [f"  {k}: {v:.2f}{_bound(k, stopped)}" for k, v in scale["ratios"].items()]
-    lines += [f"  {name} {why}: unfinished, its numbers are lower bounds"
+    lines += [f"  {name} {why['message']}: unfinished, its numbers are lower bounds"
               for name, why in stopped.items()]
     lines += [f"  {mark} {text}" for mark, text in targets(scale)]
     lines += [f"  FAILED: {f}" for f in scale["failures"]]
     return "\n".join(lines)
 
 
-def _bound(ratio: str, stopped: dict[str, str]) -> str:
+def _bound(ratio: str, stopped: dict[str, dict]) -> str:
     """A ratio to a stopped peer is a bound: the peer would have needed more."""
     for peer in stopped:
         if ratio.startswith(f"{peer} /"):
@@ -89,10 +89,10 @@ def targets(scale: dict[str, Any]) -> list[tuple[str, str]]:
     pandas = peers.get("pandas")
     if pandas and gp["phases"]:
         slowest = max(gp["phases"].items(), key=lambda kv: kv[1]["wall_s"])
-        if "memory" in stopped.get("pandas", ""):
+        if stopped.get("pandas", {}).get("limit") == "memory":
             check(True, f"every phase finished; the pandas script could not "
                         f"(slowest phase {slowest[0]} {slowest[1]['wall_s']:.1f} s; pandas "
-                        f"{stopped['pandas']})")
+                        f"{stopped['pandas']['message']})")
         else:
             more = "more than " if "pandas" in stopped else ""
             check(slowest[1]["wall_s"] < pandas["wall_s"],
