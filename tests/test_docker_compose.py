@@ -254,7 +254,8 @@ def test_data_volumes_mounted_where_tasks_run_and_dags_parse(rendered):
     config, _ = rendered
     expected = {
         "/data/warehouse": False,
-        "/data/inbox": True,
+        # the fetch tasks write their captures under <inbox>/api (ingestion.connectors.native)
+        "/data/inbox": False,
         "/data/registry": True,
         "/data/publish": False,
         "/opt/airflow/logs": False,
