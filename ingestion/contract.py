@@ -130,3 +130,9 @@ DATASETS: dict[str, tuple[Column, ...]] = {
 }
 
 FILE_TYPES = (".csv", ".jsonl", ".json")
+
+# An event time (TIMESTAMP column) later than landing + this many days cannot be real: it is a
+# broken export clock or a day/month swap, and would count in a week it does not belong to.
+# Landing quarantines it; the raw validation suite uses the same tolerance (FUTURE_TOLERANCE_DAYS
+# in govpulse/validation_suites.py) for rows that reach raw another way.
+FUTURE_TOLERANCE_DAYS = 1

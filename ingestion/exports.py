@@ -115,6 +115,9 @@ Value rules
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 import re
 from pathlib import Path
 
@@ -130,7 +133,7 @@ FORMATS = (BA_CSV, BA_JSON, YOUSCAN_JSON)
 MENTION_COLUMNS = tuple(c.name for c in DATASETS["mentions"])
 
 # How much of a file detect() looks at: the BA preamble and header, or the first JSON keys.
-_SNIFF_BYTES = 256 * 1024
+SNIFF_BYTES = 256 * 1024
 _BA_HEADER_SEARCH_LINES = 12
 _BA_HEADER_MARKERS = ("ID сообщения", "Текст", "Источник", "Тональность")
 
@@ -204,9 +207,9 @@ def _has_key(text: str, key: str) -> bool:
     return re.search(_KEY.format(re.escape(key)), text) is not None
 
 
-def _head_bytes(path: Path) -> bytes:
+def head_bytes(path: Path) -> bytes:
     with path.open("rb") as f:
-        return f.read(_SNIFF_BYTES)
+        return f.read(SNIFF_BYTES)
 
 
 def _text(head: bytes) -> str:
@@ -214,7 +217,7 @@ def _text(head: bytes) -> str:
 
 
 def _head_text(path: Path) -> str:
-    return _text(_head_bytes(path))
+    return _text(head_bytes(path))
 
 
 def _looks_like_cp1251_ba_csv(head: bytes) -> bool:
@@ -236,7 +239,7 @@ def _ba_header_line(text: str) -> int | None:
 
 def detect(path: Path) -> str | None:
     """The export format of a mentions file from its content, or None for a canonical file."""
-    head = _head_bytes(path)
+    head = head_bytes(path)
     text = _text(head)
     start = text.lstrip()[:1]
     if start in ("[", "{"):
@@ -254,6 +257,98 @@ def detect(path: Path) -> str | None:
     if _ba_header_line(text) is not None or _looks_like_cp1251_ba_csv(head):
         return BA_CSV
     return None
+
+
+class ExportError(duckdb.InvalidInputException):
+    """An export that cannot be read, with a message that already says what to do."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading CSV (shared with landing's canonical files)
+
+# Longest record (CSV) or line (JSON Lines) read; longer ones are quarantined, not the whole
+# file. DuckDB's default (2 MB) is less than a long post; a bigger one only costs buffer memory.
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+
+def csv_header(head: bytes, delimiter: str, skip_lines: int = 0) -> list[str]:
+    """Column names of the header row (after `skip_lines` lines), as DuckDB would name them:
+    an empty name becomes `column<i>`, a repeated one gets `_1`, `_2`..."""
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    lines = io.StringIO(text, newline="")
+    for _ in range(skip_lines):
+        lines.readline()
+    row = next(csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True), [])
+    return unique_names([name or f"column{i}" for i, name in enumerate(row)])
+
+
+# Columns the readers add next to the file's own: a file column of that name is renamed.
+RESERVED_COLUMNS = ("ordinality", "_line", "_raw", "_json", "_valid_json", "_reason")
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Names made unique as SQL sees them (case-insensitive), and distinct from
+    RESERVED_COLUMNS: a repeat gets `_1`, `_2`... Control characters become `_` (SQL text
+    cannot hold a NUL, even in a quoted identifier)."""
+    taken: set[str] = set(RESERVED_COLUMNS)
+    unique = []
+    for name in names:
+        name = re.sub(r"[\x00-\x1f\x7f]", "_", name)
+        candidate, n = name, 0
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{name}_{n}"
+        taken.add(candidate.lower())
+        unique.append(candidate)
+    return unique
+
+
+def read_csv_sql() -> str:
+    """read_csv with given columns and no dialect sniffing (a cut-off last record can make the
+    sniffer fail the whole file). Parameters: path, columns ({name: type}), delimiter, lines
+    to skip, header (bool). Rejected records go to `reject_errors`."""
+    return f"""
+        read_csv(?, columns = ?, delim = ?, skip = ?, header = ?, quote = '"', escape = '"',
+                 auto_detect = false, store_rejects = true,
+                 max_line_size = {MAX_RECORD_BYTES}, buffer_size = {2 * MAX_RECORD_BYTES})
+    """
+
+
+def encoding_problem(head: bytes) -> str | None:
+    """Why the whole file is not UTF-8, from its first bytes, or None.
+
+    The file is rejected as a whole when its first line or at least half of its non-empty
+    lines are not UTF-8: a file saved in another encoding. A UTF-8 file with a few broken
+    records is read, and only those records are quarantined (by the readers).
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ("the file is not UTF-8 (it is UTF-16, as Excel's 'Unicode text' saves): "
+                "re-save it as UTF-8 (CSV UTF-8)")
+    lines = [line for line in head.split(b"\n") if line.strip()]
+    # the last line of a partial head may end in the middle of a character
+    cut = lines[-1] if lines and len(head) == SNIFF_BYTES else None
+    bad = [line for line in lines if not _is_utf8(line, final=line is not cut)]
+    if not bad or (_is_utf8(lines[0]) and 2 * len(bad) < len(lines)):
+        return None
+    guess = " (looks like cp1251/Windows-1251)" if _looks_cyrillic(b"\n".join(bad)) else ""
+    return (f"the file is not UTF-8{guess}: {len(bad)} of the first {len(lines)} lines are "
+            "not valid UTF-8; re-save it as UTF-8")
+
+
+def _is_utf8(data: bytes, final: bool = True) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_cyrillic(data: bytes) -> bool:
+    """Bytes that read as mostly Cyrillic letters in Windows-1251."""
+    text = data.decode("cp1251", errors="replace")
+    non_ascii = [c for c in text if ord(c) > 127]
+    cyrillic = [c for c in non_ascii if "\u0400" <= c <= "\u04ff"]
+    return bool(non_ascii) and len(cyrillic) >= 0.8 * len(non_ascii)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,26 +553,21 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
 
 def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     if path.suffix.lower() != ".csv":
-        raise duckdb.InvalidInputException(
+        raise ExportError(
             f"a Brand Analytics CSV export saved as {path.suffix}: rename it to .csv")
-    head = _head_bytes(path)
+    head = head_bytes(path)
     header_line = _ba_header_line(_text(head))
     if header_line is None:
         if _looks_like_cp1251_ba_csv(head):
-            raise duckdb.InvalidInputException(
+            raise ExportError(
                 "a Brand Analytics CSV export in Windows-1251, not UTF-8: re-export or re-save "
                 "it as UTF-8")
-        raise duckdb.InvalidInputException("no Brand Analytics header row in the first lines")
+        raise ExportError("no Brand Analytics header row in the first lines")
+    header = csv_header(head, ";", skip_lines=header_line - 1)
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     con.execute(
-        f"""
-        CREATE TEMP TABLE _gpx_read AS
-        SELECT * FROM read_csv(?, all_varchar = true, header = true, skip = {header_line - 1},
-                               delim = ';', quote = '"', escape = '"', store_rejects = true,
-                               auto_detect = true)
-        WITH ORDINALITY
-        """,
-        [str(path)],
+        f"CREATE TEMP TABLE _gpx_read AS SELECT * FROM {read_csv_sql()} WITH ORDINALITY",
+        [str(path), dict.fromkeys(header, "VARCHAR"), ";", header_line - 1, True],
     )
     columns = [r[0] for r in con.execute("DESCRIBE _gpx_read").fetchall()
                if r[0] != "ordinality"]
@@ -487,7 +577,7 @@ def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     # each, so its `line` - header line is the record number. A CRLF file's rejected csv_line
     # starts with the LF of the line end before it, which is no line of the record.
     con.execute(
-        f"""
+        """
         CREATE TEMP TABLE _gpx_records AS
         WITH rejects AS (
             SELECT line, 1 + length(ltrim(any_value(csv_line), chr(13) || chr(10)))
@@ -501,14 +591,15 @@ def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
                        v -> coalesce(length(v) - length(replace(v, chr(10), '')), 0))) AS span
             FROM _gpx_read
             UNION ALL
-            SELECT (line - {header_line}) - row_number() OVER (ORDER BY line), 1, line, span
+            SELECT (line - $header_line) - row_number() OVER (ORDER BY line), 1, line, span
             FROM rejects
         )
         SELECT after_good, is_reject, line,
-               {header_line + 1} + coalesce(sum(span) OVER (ORDER BY after_good, is_reject, line
+               $header_line + 1 + coalesce(sum(span) OVER (ORDER BY after_good, is_reject, line
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS physical_line
         FROM merged
-        """
+        """,
+        {"header_line": header_line},
     )
     # landing quarantines the parser's rejects of a .csv file from these two tables
     con.execute(
@@ -621,20 +712,20 @@ def _json_source(fmt: str) -> str:
 
 def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
     if path.suffix.lower() not in (".json", ".jsonl"):
-        raise duckdb.InvalidInputException(
+        raise ExportError(
             f"a JSON export ({fmt}) saved as {path.suffix}: rename it to .json")
     # An array is read as its elements (auto-detection is confused by a BOM before '['); objects
     # one after another (JSON Lines, a single object, pretty-printed) by format 'auto'.
     layout = "array" if _head_text(path).lstrip().startswith("[") else "auto"
-    max_size = max(16 * 1024 * 1024, path.stat().st_size + 1)
+    max_size = max(MAX_RECORD_BYTES, path.stat().st_size + 1)
     con.execute(
-        f"""
+        """
         CREATE TEMP TABLE _gpx_objects AS
         SELECT ordinality AS o, json AS j
-        FROM read_json_objects(?, format = '{layout}', maximum_object_size = {max_size})
+        FROM read_json_objects(?, format = ?, maximum_object_size = ?)
         WITH ORDINALITY
         """,
-        [str(path)],
+        [str(path), layout, max_size],
     )
     # A YouScan API page {"total", "lastSeq", "mentions": [...]} stands for its mentions.
     con.execute(

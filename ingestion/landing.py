@@ -5,12 +5,31 @@ contract in one SQL statement, good rows go to `raw.<dataset>` typed, bad rows g
 `ops.quarantine` with file, line and reason. A file whose content hash was loaded before is
 skipped, so dropping the same file twice changes nothing. Each file is one transaction: a crash
 leaves it either fully landed or not at all.
+
+Hostile input (tests/test_hostile_input.py) is handled by these rules:
+
+- Files must be UTF-8 (a BOM is allowed, LF or CRLF line ends). A file whose header or most
+  records are not UTF-8 is quarantined as one entry saying so (and whether it looks like
+  Windows-1251 or UTF-16); a UTF-8 file with a few bad records loses only those records.
+- CSV is read with the columns of its header row (no dialect sniffing, which a cut-off last
+  record can defeat): a record the parser rejects (too few or too many fields, an unterminated
+  quote, bytes that are not UTF-8, longer than `exports.MAX_RECORD_BYTES`) is quarantined on
+  its own line with a reason saying what to fix; JSON Lines the same, line by line. A JSON
+  array that is cut short or broken is quarantined as one entry: its records cannot be told
+  apart safely, and the complete file, dropped again, loads them all.
+- A file still being written is not landed: one modified less than `settle_seconds` before
+  landing started, or whose size or modification time changes while it is landed (that file's
+  transaction is rolled back), is deferred to the next run, listed in the report and logged.
+- A file whose content was loaded before, under any name, is skipped; the report names copies.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +43,7 @@ from ingestion.contract import (
     DATASETS,
     ENUM,
     FILE_TYPES,
+    FUTURE_TOLERANCE_DAYS,
     ID,
     SCORE,
     SHARE,
@@ -40,6 +60,10 @@ log = logging.getLogger(__name__)
 # it as the delimiter gives one row per physical line, so broken lines keep their line number.
 _NO_DELIMITER = "\x1f"
 
+# Seconds a file must have been left unmodified before landing takes it (0 = no wait). The
+# environment sets it for deployments where files are copied into the inbox while runs start.
+SETTLE_ENV = "GOVPULSE_INBOX_SETTLE_SECONDS"
+
 
 @dataclass
 class FileResult:
@@ -48,6 +72,8 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     skipped: bool = False
+    # a skipped file whose content was loaded before under another name: that name
+    same_as: str | None = None
 
 
 @dataclass
@@ -55,6 +81,8 @@ class LandingReport:
     run_id: str
     files: list[FileResult] = field(default_factory=list)
     unknown_paths: list[str] = field(default_factory=list)
+    # (file, why) of files still being written: not landed now, landed by the next run
+    deferred: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> dict[str, int]:
@@ -76,12 +104,25 @@ class LandingReport:
     def files_skipped(self) -> int:
         return sum(f.skipped for f in self.files)
 
+    @property
+    def copies(self) -> list[FileResult]:
+        """Skipped files that are copies, under a new name, of a file loaded before."""
+        return [f for f in self.files if f.same_as]
+
     def summary(self) -> str:
         loaded = ", ".join(f"{k} {v}" for k, v in self.rows_loaded.items() if v)
-        return (
+        text = (
             f"landed {self.files_loaded} files ({self.files_skipped} already loaded): "
             f"{loaded or 'no new rows'}; quarantined {self.rows_quarantined} rows"
         )
+        if self.copies:
+            shown = ", ".join(f"{f.file} = {f.same_as}" for f in self.copies[:10])
+            text += f"; {len(self.copies)} copies of files loaded before skipped ({shown})"
+        if self.deferred:
+            shown = ", ".join(f for f, _ in self.deferred[:10])
+            text += (f"; {len(self.deferred)} files deferred to the next run, still being "
+                     f"written or unreadable ({shown})")
+        return text
 
 
 def discover(inbox: Path) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -116,8 +157,65 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str) -> LandingReport:
-    """Land every new file of the inbox; return what was loaded, skipped and quarantined."""
+def settle_seconds_default() -> float:
+    value = os.environ.get(SETTLE_ENV, "").strip()
+    try:
+        return max(0.0, float(value)) if value else 0.0
+    except ValueError:
+        raise ValueError(f"{SETTLE_ENV}={value!r} is not a number of seconds") from None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What a file looked like before landing: landing checks it did not change meanwhile."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> _Seen:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns)
+
+
+class _Deferred(Exception):
+    """The file is still being written: it is rolled back and left for the next run."""
+
+
+def _check_unchanged(path: Path, seen: _Seen) -> None:
+    try:
+        now = _Seen.of(path)
+    except OSError as exc:
+        raise _Deferred(f"the file went away while it was landed ({exc.strerror})") from None
+    if now != seen:
+        raise _Deferred(f"the file changed while it was landed ({seen.size} -> {now.size} "
+                        "bytes): it is still being written; nothing of it was kept")
+
+
+def _settled(path: Path, started: float, settle: float) -> tuple[_Seen | None, str | None]:
+    """The file's size and mtime, or why it must wait for the next run."""
+    try:
+        seen = _Seen.of(path)
+    except OSError as exc:
+        return None, f"cannot read the file ({exc.strerror})"
+    age = started - seen.mtime_ns / 1e9
+    # with no settle time nothing is judged by its clock (a copy may keep a skewed mtime)
+    if settle > 0 and age < settle:
+        when = (f"modified {age:.0f} s before landing started" if age >= 0 else
+                "modified after landing started (or dated ahead of this machine's clock)")
+        return None, (f"{when}, within the settle time of {settle:g} s ({SETTLE_ENV}): it may "
+                      "still be being written")
+    return seen, None
+
+
+def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str,
+               settle_seconds: float | None = None) -> LandingReport:
+    """Land every new file of the inbox; return what was loaded, skipped, quarantined and
+    deferred. `settle_seconds` (default: $GOVPULSE_INBOX_SETTLE_SECONDS, else 0) is how long a
+    file must have been left unmodified; a file that changes while it is landed is deferred
+    whatever the setting."""
+    settle = settle_seconds_default() if settle_seconds is None else settle_seconds
+    started = time.time()
     ensure_schema(con)
     report = LandingReport(run_id=run_id)
     files, report.unknown_paths = discover(inbox)
@@ -129,60 +227,93 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str) -> Land
         log.warning("%s: %s", path, reason)
     for n, (dataset, path) in enumerate(files, start=1):
         relative = path.relative_to(inbox).as_posix()
-        digest = file_hash(path)
-        if _already_loaded(con, digest):
-            report.files.append(FileResult(dataset, relative, skipped=True))
-            continue
-        result = _land_file(con, dataset, path, relative, digest, run_id)
-        report.files.append(result)
-        log.info(
-            "[%d/%d] %s: %d rows landed, %d quarantined",
-            n, len(files), relative, result.rows_loaded, result.rows_quarantined,
-        )
-    land_api_files(con, inbox, run_id, report)
+        result = _land_one(con, report, dataset, path, relative, started, settle,
+                           lambda p, r, d, s, ds=dataset: _land_file(con, ds, p, r, d, run_id, s))
+        if result is not None:
+            log.info(
+                "[%d/%d] %s: %d rows landed, %d quarantined",
+                n, len(files), relative, result.rows_loaded, result.rows_quarantined,
+            )
+    land_api_files(con, inbox, run_id, report, started, settle)
     return report
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, digest: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM ops.loaded_files WHERE file_hash = ?", [digest]
-    ).fetchone()[0])
+def _land_one(con: duckdb.DuckDBPyConnection, report: LandingReport, dataset: str, path: Path,
+              relative: str, started: float, settle: float,
+              land: Callable[[Path, str, str, _Seen], FileResult]) -> FileResult | None:
+    """Skip, defer or land one file (`land` does it in one transaction); record the outcome."""
+    seen, wait = _settled(path, started, settle)
+    try:
+        if wait is None:
+            digest = file_hash(path)
+            loaded_as = _loaded_as(con, digest)
+            if loaded_as is not None:
+                same_as = loaded_as if loaded_as != relative else None
+                if same_as:
+                    log.info("%s: same content as %s, loaded before: skipped", relative,
+                             same_as)
+                result = FileResult(dataset, relative, skipped=True, same_as=same_as)
+                report.files.append(result)
+                return None
+            result = land(path, relative, digest, seen)
+            report.files.append(result)
+            return result
+    except OSError as exc:
+        wait = f"cannot read the file ({exc.strerror})"
+    except _Deferred as exc:
+        wait = str(exc)
+    report.deferred.append((relative, wait))
+    log.warning("%s: not landed in this run, deferred to the next: %s", relative, wait)
+    return None
+
+
+def _loaded_as(con: duckdb.DuckDBPyConnection, digest: str) -> str | None:
+    """The name under which a file with this content was loaded, or None."""
+    row = con.execute(
+        "SELECT min(file) FROM ops.loaded_files WHERE file_hash = ?", [digest]
+    ).fetchone()
+    return row[0]
 
 
 def land_api_files(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str,
-                   report: LandingReport) -> None:
+                   report: LandingReport, started: float | None = None,
+                   settle: float = 0.0) -> None:
     """Native captures of the connectors, one transaction per file like the canonical files."""
+    started = time.time() if started is None else started
     for path in discover_api_files(inbox / API_FOLDER):
         relative = path.relative_to(inbox).as_posix()
-        digest = file_hash(path)
-        if _already_loaded(con, digest):
-            report.files.append(FileResult(API_FOLDER, relative, skipped=True))
-            continue
-        result = FileResult(API_FOLDER, relative)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
-            result.rows_loaded, error = land_api_file(con, path, relative, load_id, run_id)
-            if error:
-                con.execute("ROLLBACK")
-                con.execute("BEGIN TRANSACTION")
-                _quarantine_file(con, run_id, API_FOLDER, relative, error)
-                result.rows_quarantined = 1
-            con.execute(
-                "INSERT INTO ops.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-                [digest, API_FOLDER, relative, load_id, run_id, result.rows_loaded,
-                 result.rows_quarantined],
-            )
-            con.execute("COMMIT")
-        except Exception:
+        _land_one(con, report, API_FOLDER, path, relative, started, settle,
+                  lambda p, r, d, s: _land_api_file(con, p, r, d, run_id, s))
+
+
+def _land_api_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, digest: str,
+                   run_id: str, seen: _Seen) -> FileResult:
+    result = FileResult(API_FOLDER, relative)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
+        result.rows_loaded, error = land_api_file(con, path, relative, load_id, run_id)
+        if error:
             con.execute("ROLLBACK")
-            raise
-        report.files.append(result)
+            con.execute("BEGIN TRANSACTION")
+            _quarantine_file(con, run_id, API_FOLDER, relative, error)
+            result.rows_quarantined = 1
+        con.execute(
+            "INSERT INTO ops.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+            [digest, API_FOLDER, relative, load_id, run_id, result.rows_loaded,
+             result.rows_quarantined],
+        )
+        _check_unchanged(path, seen)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return result
 
 
 def _land_file(
     con: duckdb.DuckDBPyConnection, dataset: str, path: Path, relative: str, digest: str,
-    run_id: str,
+    run_id: str, seen: _Seen,
 ) -> FileResult:
     result = FileResult(dataset, relative)
     # Reading happens outside the transaction: a file DuckDB cannot parse must not abort it.
@@ -193,11 +324,11 @@ def _land_file(
         if file_error is not None:
             _quarantine_file(con, run_id, dataset, relative, file_error)
         else:
-            if path.suffix.lower() == ".csv":
+            if _has_rejects_table(con):  # the file was read by read_csv
                 _quarantine_csv_rejects(con, run_id, dataset, relative)
             _insert_checked(con, dataset, header, load_id, relative, run_id)
         result.rows_loaded = con.execute(
-            f"SELECT count(*) FROM raw.{dataset} WHERE _load_id = ?", [load_id]
+            f"SELECT count(*) FROM raw.{_ident(dataset)} WHERE _load_id = ?", [load_id]
         ).fetchone()[0]
         result.rows_quarantined = con.execute(
             "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?",
@@ -208,13 +339,22 @@ def _land_file(
             [digest, dataset, relative, load_id, run_id, result.rows_loaded,
              result.rows_quarantined],
         )
+        # the rows above are what DuckDB read; they are kept only if that was the whole file
+        _check_unchanged(path, seen)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS _stage")
+        for table in _STAGE_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     return result
+
+
+def _has_rejects_table(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_reject_lines'"
+    ).fetchone()[0])
 
 
 def _quarantine_file(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, relative: str,
@@ -223,6 +363,9 @@ def _quarantine_file(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, 
         "INSERT INTO ops.quarantine VALUES (?, ?, ?, NULL, ?, NULL, now())",
         [run_id, dataset, relative, reason],
     )
+
+
+_STAGE_TABLES = ("_records", "_lined", "_objects", "_valid", "_stage", "_reject_lines")
 
 
 def _stage(con: duckdb.DuckDBPyConnection, path: Path,
@@ -238,47 +381,106 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path,
         export_format = exports.detect(path) if dataset == "mentions" else None
         if export_format is not None:
             return exports.stage(con, path, export_format), None
+        head = exports.head_bytes(path)
+        problem = exports.encoding_problem(head) or _empty_problem(head, suffix)
+        if problem:
+            return [], problem
         if suffix == ".csv":
-            return _stage_csv(con, path), None
+            return _stage_csv(con, path, head), None
         return _stage_json(con, path, suffix == ".jsonl"), None
     except duckdb.Error as exc:
-        for table in ("_records", "_lined", "_objects", "_valid", "_stage"):
+        for table in _STAGE_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        return [], f"unreadable {suffix[1:]} file: {str(exc).splitlines()[0][:300]}"
+        return [], unreadable_reason(suffix, exc)
+
+
+def _empty_problem(head: bytes, suffix: str) -> str | None:
+    if head.strip(b"\xef\xbb\xbf \t\r\n") or suffix == ".jsonl":
+        return None  # an empty JSON Lines file is zero records, as a header-only CSV is
+    what = "header row" if suffix == ".csv" else "JSON array"
+    return (f"the file is empty (no {what}): the export or the copy was probably "
+            "interrupted; drop the complete file again")
+
+
+def unreadable_reason(suffix: str, exc: duckdb.Error) -> str:
+    """A whole-file read error as a reason a person can act on (DuckDB's words kept)."""
+    message = str(exc).split("\n")[0]
+    for prefix in ("Invalid Input Error: ", "IO Error: ", "Conversion Error: "):
+        message = message.removeprefix(prefix)
+    message = message[:300]
+    low = message.lower()
+    kind = suffix.lstrip(".")
+    if isinstance(exc, exports.ExportError):
+        return f"unreadable {kind} file: {message}"
+    if "utf-8" in low or "unicode" in low:
+        hint = "the file is not valid UTF-8: re-save it as UTF-8"
+    elif "unexpected end" in low or "premature end" in low:
+        hint = (f"the {kind} file is cut short (incomplete copy or export): drop the complete "
+                "file again")
+    elif "maximum_object_size" in low or "maximum object size" in low:
+        hint = "a JSON record is too large to read"
+    elif "malformed json" in low or "json" in low:
+        hint = f"the {kind} file is not valid JSON: fix it or export it again"
+    else:
+        hint = f"the {kind} file cannot be read: check its format and export it again"
+    return f"unreadable {kind} file: {hint} ({message})"
+
+
+# What a person does about a record the CSV reader rejected, by reject_errors.error_type, most
+# telling first: DuckDB may report one broken record several ways (a cut-off quoted value is
+# also a short record), and the reason names the first of them.
+_REJECT_HINTS = {
+    "INVALID ENCODING": "bytes that are not UTF-8: fix the record or re-save the file as UTF-8",
+    "INVALID UNICODE": "bytes that are not UTF-8: fix the record or re-save the file as UTF-8",
+    "LINE SIZE OVER MAXIMUM": "record too long: shorten its text or split it",
+    "UNQUOTED VALUE": "unterminated or stray quote: the record is cut short, or a quote inside "
+                      'a value is not doubled ("")',
+    "TOO MANY COLUMNS": "too many values: put values that contain the delimiter in double "
+                        "quotes",
+    "MISSING COLUMNS": "too few values: the record is cut short, or a value with a line break "
+                       "is not in double quotes",
+}
 
 
 def _quarantine_csv_rejects(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str,
                             relative: str) -> None:
-    """Records the CSV parser rejected (wrong column count, line too long), as written."""
+    """Records the CSV reader rejected, as written, with what to do about them and DuckDB's
+    own message in brackets (for a short record without the column count it found, which
+    DuckDB reports several times over)."""
     con.execute(
         """
         INSERT INTO ops.quarantine
-        SELECT ?, ?, ?, l.physical_line, string_agg(DISTINCT e.error_message, '; '),
+        SELECT ?, ?, ?, l.physical_line,
+               arg_min(coalesce(hint || ' (' || message || ')', message),
+                       coalesce(rank, 99) * 1000 + length(message)),
                any_value(e.csv_line), now()
-        FROM reject_errors e JOIN _reject_lines l USING (line)
+        FROM (SELECT *,
+                     map(?::VARCHAR[], ?::VARCHAR[])[error_type] AS hint,
+                     list_position(?::VARCHAR[], error_type) AS rank,
+                     CASE WHEN error_type = 'MISSING COLUMNS'
+                          THEN regexp_replace(error_message, ' Found: [0-9]+$', '')
+                          ELSE error_message END AS message
+              FROM reject_errors) e
+        JOIN _reject_lines l USING (line)
         GROUP BY l.physical_line
         """,
-        [run_id, dataset, relative],
+        [run_id, dataset, relative, list(_REJECT_HINTS), list(_REJECT_HINTS.values()),
+         list(_REJECT_HINTS)],
     )
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> list[str]:
+    header = exports.csv_header(head, ",")
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     # _line assumes one physical line per record, true unless the parser rejected records or a
     # quoted field holds a line break; only then are the lines counted record by record
     con.execute(
-        """
+        f"""
         CREATE TEMP TABLE _stage AS
-        SELECT *, ordinality + 1 AS _line
-        FROM read_csv(?, all_varchar = true, header = true, delim = ',',
-                      quote = '"', escape = '"', store_rejects = true,
-                      auto_detect = true)
-        WITH ORDINALITY
+        SELECT *, ordinality + 1 AS _line FROM {exports.read_csv_sql()} WITH ORDINALITY
         """,
-        [str(path)],
+        [str(path), dict.fromkeys(header, "VARCHAR"), ",", 0, True],
     )
-    header = [r[0] for r in con.execute("DESCRIBE _stage").fetchall()
-              if r[0] not in ("ordinality", "_line")]
     con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, physical_line BIGINT)")
     rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
     columns = ", ".join(_ident(h) for h in header)
@@ -286,16 +488,18 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
         f"SELECT coalesce(bool_or(contains(concat({columns}), chr(10))), false) FROM _stage"
     ).fetchone()[0]
     if rejected or multiline:
-        _count_physical_lines(con, columns)
+        _count_physical_lines(con, columns, header_lines=1)
     return header
 
 
-def _count_physical_lines(con: duckdb.DuckDBPyConnection, columns: str) -> None:
+def _count_physical_lines(con: duckdb.DuckDBPyConnection, columns: str,
+                          header_lines: int) -> None:
     """Set `_stage._line` to each record's first physical line, and fill `_reject_lines`;
     `columns` lists the file's columns (quoted, comma-separated)."""
-    # Physical line of a record = 2 + the lines of every record before it, good or rejected; a
-    # record spans 1 + the line breaks inside its quoted fields. reject_errors numbers records
-    # (its `line` - 1 is the record number), so rejects are merged back in by that number.
+    # Physical line of a record = the lines before the first record + the lines of every
+    # record before it, good or rejected; a record spans 1 + the line breaks inside its quoted
+    # fields. reject_errors numbers records (its `line` - header_lines is the record number),
+    # so rejects are merged back in by that number.
     con.execute(
         f"""
         CREATE TEMP TABLE _records AS
@@ -312,13 +516,15 @@ def _count_physical_lines(con: duckdb.DuckDBPyConnection, columns: str) -> None:
                        v -> coalesce(length(v) - length(replace(v, chr(10), '')), 0))) AS span
             FROM _stage
             UNION ALL
-            SELECT (line - 1) - row_number() OVER (ORDER BY line), 1, line, span FROM rejects
+            SELECT (line - $header_lines) - row_number() OVER (ORDER BY line), 1, line, span
+            FROM rejects
         )
         SELECT after_good, is_reject, line,
-               2 + coalesce(sum(span) OVER (ORDER BY after_good, is_reject, line
+               $header_lines + 1 + coalesce(sum(span) OVER (ORDER BY after_good, is_reject, line
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS physical_line
         FROM merged
-        """
+        """,
+        {"header_lines": header_lines},
     )
     con.execute(
         """
@@ -338,20 +544,37 @@ def _count_physical_lines(con: duckdb.DuckDBPyConnection, columns: str) -> None:
 
 def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, lines: bool) -> list[str]:
     if lines:
-        reader = f"""
-            SELECT ordinality AS _line, j AS _raw
-            FROM read_csv(?, columns = {{'j': 'VARCHAR'}}, header = false,
-                          delim = '{_NO_DELIMITER}', quote = '', escape = '',
-                          max_line_size = 16777216)
-            WITH ORDINALITY
-            WHERE trim(coalesce(j, '')) <> ''
-        """
+        # one row per physical line (blank ones too, so lines keep their numbers); a line the
+        # reader rejects (not UTF-8, too long) is quarantined on its own
+        con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        con.execute(
+            f"""
+            CREATE TEMP TABLE _stage AS
+            SELECT j, ordinality, ordinality AS _line
+            FROM {exports.read_csv_sql()} WITH ORDINALITY
+            """,
+            [str(path), {"j": "VARCHAR"}, _NO_DELIMITER, 0, False],
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, physical_line BIGINT)")
+        if con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]:
+            _count_physical_lines(con, '"j"', header_lines=0)
+        con.execute(
+            "CREATE TEMP TABLE _objects AS SELECT _line, j AS _raw FROM _stage "
+            "WHERE trim(coalesce(j, ''), ' \t\r') <> ''"
+        )
+        con.execute("DROP TABLE _stage")
     else:
-        reader = """
+        # an object may be as large as the file (a big text); the default cap is 16 MB
+        con.execute(
+            """
+            CREATE TEMP TABLE _objects AS
             SELECT ordinality AS _line, json::VARCHAR AS _raw
-            FROM read_json_objects(?, format = 'array') WITH ORDINALITY
-        """
-    con.execute(f"CREATE TEMP TABLE _objects AS {reader}", [str(path)])
+            FROM read_json_objects(?, format = 'array', maximum_object_size = ?)
+            WITH ORDINALITY
+            """,
+            [str(path), max(exports.MAX_RECORD_BYTES, path.stat().st_size + 1)],
+        )
     # Validity is settled in its own statement: DuckDB may evaluate both sides of an AND, and
     # json_type() of a broken line would fail the whole file.
     con.execute(
@@ -363,16 +586,26 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, lines: bool) -> list
         "CASE WHEN json_type(_json) = 'OBJECT' THEN _json END AS _json FROM _valid"
     )
     con.execute("DROP TABLE _valid")
-    keys = con.execute("SELECT DISTINCT unnest(json_keys(_json)) FROM _objects").fetchall()
-    header = sorted(k[0] for k in keys)
+    # column names are case-insensitive in SQL: of keys differing only in case, the one in
+    # lower case (as the contract writes names) keeps its name, the others get a suffix
+    keys = sorted((k[0] for k in con.execute(
+        "SELECT DISTINCT unnest(json_keys(_json)) FROM _objects").fetchall()),
+        key=lambda k: (k != k.lower(), k))
+    header = exports.unique_names(keys)
     # Values come out as text exactly as CSV cells do; the contract check then types them.
-    extracted = "".join(f"_json ->> {_sql_string(k)} AS {_ident(k)}, " for k in header)
+    # Keys are parameters, in JSONPath form so that a key starting with $ or / is a key too.
+    extracted = "".join(f"_json ->> ? AS {_ident(h)}, " for h in header)
     con.execute(
         f"CREATE TEMP TABLE _stage AS SELECT {extracted} _line, _raw, "
-        "_json IS NOT NULL AS _valid_json FROM _objects"
+        "_json IS NOT NULL AS _valid_json FROM _objects",
+        [_json_path(k) for k in keys],
     )
     con.execute("DROP TABLE _objects")
     return header + ["_valid_json"]
+
+
+def _json_path(key: str) -> str:
+    return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _ident(name: str) -> str:
@@ -395,6 +628,10 @@ def _value_expr(column: Column, source: str | None) -> str:
     return f"nullif(trim({ref}), '')"
 
 
+# A whole number as counts and scores are written (a `.0` tail from spreadsheets allowed).
+_INTEGER = "'[+-]?[0-9]+(\\.0*)?'"
+
+
 def _parsed_expr(column: Column, value: str) -> str:
     kind = column.kind
     if kind in (ID, TEXT, ENUM):
@@ -404,7 +641,7 @@ def _parsed_expr(column: Column, value: str) -> str:
     if kind in (COUNT, SCORE):
         target = "BIGINT" if kind == COUNT else "INTEGER"
         return (
-            f"CASE WHEN regexp_full_match({value}, '[+-]?[0-9]+(\\.0*)?') "
+            f"CASE WHEN regexp_full_match({value}, {_INTEGER}) "
             f"THEN try_cast(regexp_replace({value}, '\\.0*$', '') AS {target}) END"
         )
     if kind == SHARE:
@@ -415,7 +652,9 @@ def _parsed_expr(column: Column, value: str) -> str:
 
 
 def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
-                  registry: bool = True) -> list[str]:
+                  params: dict[str, object], registry: bool = True) -> list[str]:
+    """SQL expressions giving each reason the row breaks the rule of `column` (else NULL).
+    Values they compare with (enum values, limits) are added to `params` as named parameters."""
     name = column.name
     shown = f"left({value}, 60)"
     reasons = []
@@ -424,16 +663,25 @@ def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
     if column.references and registry:
         reasons.append(
             f"CASE WHEN {value} IS NOT NULL AND {value} NOT IN "
-            f"(SELECT entity_id FROM registry.{column.references}) "
+            f"(SELECT entity_id FROM registry.{_ident(column.references)}) "
             f"THEN 'unknown {name}: ' || {shown} || ' is not in the registry''s "
             f"{column.references}.csv (add it there, then drop the rows again)' END"
         )
     if column.required:
         reasons.append(f"CASE WHEN {value} IS NULL THEN 'missing required value: {name}' END")
     if column.kind == ENUM:
-        allowed = ", ".join(_sql_string(v) for v in column.values)
+        params[f"{name}_values"] = list(column.values)
         reasons.append(
-            f"CASE WHEN {value} NOT IN ({allowed}) THEN 'unknown {name}: ' || {shown} END"
+            f"CASE WHEN {value} IS NOT NULL AND NOT list_contains(${name}_values::VARCHAR[], "
+            f"{value}) THEN 'unknown {name}: ' || {shown} END"
+        )
+    elif column.kind in (COUNT, SCORE):
+        # a whole number the type cannot hold is out of range, not unparsable
+        reasons.append(
+            f"CASE WHEN {value} IS NOT NULL AND {parsed} IS NULL THEN CASE "
+            f"WHEN regexp_full_match({value}, {_INTEGER}) THEN '{name} out of range (more "
+            f"than {_max_of(column)}): ' || {shown} || ' (check the column is the right one)' "
+            f"ELSE 'unparsable {column.kind} in {name}: ' || {shown} END END"
         )
     elif column.kind not in (ID, TEXT):
         reasons.append(
@@ -442,6 +690,14 @@ def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
         )
     if column.kind == COUNT:
         reasons.append(f"CASE WHEN {parsed} < 0 THEN 'negative {name}: ' || {shown} END")
+    if column.kind == TIMESTAMP:
+        # an event after landing + the tolerance cannot have happened yet (METHODOLOGY counts
+        # events in the week they happened; a future one would count in a week it is not in)
+        reasons.append(
+            f"CASE WHEN {parsed} > now() + to_days($future_days) THEN '{name} is in the future "
+            f"(more than ' || $future_days || ' day after landing): ' || {shown} || '; check "
+            f"the export''s clock and its date format (day and month swapped?)' END"
+        )
     bounds = {SHARE: (0, 1), SCORE: (1, 5)}.get(column.kind)
     if bounds:
         low, high = bounds
@@ -450,6 +706,10 @@ def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
             f"THEN '{name} out of range {low}..{high}: ' || {shown} END"
         )
     return reasons
+
+
+def _max_of(column: Column) -> int:
+    return 2**63 - 1 if column.kind == COUNT else 2**31 - 1
 
 
 def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[str],
@@ -462,13 +722,14 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'registry'"
     ).fetchone()[0])
     selects, reasons = [], []
+    params: dict[str, object] = {"future_days": FUTURE_TOLERANCE_DAYS}
     parsed_of: dict[str, str] = {}
     for column in DATASETS[dataset]:
         source = by_name.get(column.name)
         value = _value_expr(column, source)
         parsed = _parsed_expr(column, value)
         selects.append(f"{parsed} AS {_ident(column.name)}")
-        reasons.extend(_reason_exprs(column, source, value, parsed, registry))
+        reasons.extend(_reason_exprs(column, source, value, parsed, params, registry))
         parsed_of[column.name] = parsed
     for column in DATASETS[dataset]:
         if column.not_before and column.not_before in parsed_of:
@@ -488,12 +749,13 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
         SELECT {', '.join(selects)}, _line,
                CASE WHEN _reason IS NOT NULL THEN {raw} END AS _raw, _reason
         FROM (SELECT *, {reason} AS _reason FROM _stage)
-        """
+        """,
+        params,
     )
     names = ", ".join(_ident(c.name) for c in DATASETS[dataset])
     con.execute(
         f"""
-        INSERT INTO raw.{dataset}
+        INSERT INTO raw.{_ident(dataset)}
         SELECT {names}, ?, ?, ?, _line, now() FROM _checked WHERE _reason IS NULL
         """,
         [load_id, run_id, relative],

@@ -25,6 +25,11 @@ def discover_api_files(api_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(api_dir).as_posix().encode())
 
 
+def _max_object_size(path: Path) -> int:
+    """A capture is one JSON object, as large as its file (DuckDB's default cap is 16 MB)."""
+    return max(16 * 1024 * 1024, path.stat().st_size + 1)
+
+
 def land_api_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, load_id: int,
                   run_id: str) -> tuple[int, str | None]:
     """Insert one file inside the caller's transaction; return (rows, error reason)."""
@@ -45,9 +50,9 @@ def _land_capture(con: duckdb.DuckDBPyConnection, path: Path, relative: str, loa
                json ->> 'platform_page_id', (json ->> 'period_start')::DATE,
                (json ->> 'captured_at')::TIMESTAMPTZ, json -> 'request', json -> 'response',
                ?, ?, ?, 1, now()
-        FROM read_json_objects(?, format = 'auto')
+        FROM read_json_objects(?, format = 'auto', maximum_object_size = ?)
         """,
-        [load_id, run_id, relative, str(path)],
+        [load_id, run_id, relative, str(path), _max_object_size(path)],
     )
     return 1
 
@@ -57,7 +62,8 @@ def _land_report(con: duckdb.DuckDBPyConnection, path: Path, relative: str, run_
     con.execute(
         """
         INSERT INTO ops.fetch_pages
-        WITH report AS (SELECT json FROM read_json_objects(?, format = 'auto')),
+        WITH report AS (SELECT json FROM read_json_objects(?, format = 'auto',
+                                                            maximum_object_size = ?)),
         pages AS (
             SELECT json ->> 'platform' AS platform, (json ->> 'period_start')::DATE AS week,
                    (json ->> 'started_at')::TIMESTAMPTZ AS fetched_at,
@@ -68,6 +74,6 @@ def _land_report(con: duckdb.DuckDBPyConnection, path: Path, relative: str, run_
                pages -> page_id ->> 'status', pages -> page_id ->> 'reason', ?, fetched_at
         FROM pages
         """,
-        [str(path), run_id, relative],
+        [str(path), _max_object_size(path), run_id, relative],
     )
     return con.execute("SELECT count(*) FROM ops.fetch_pages").fetchone()[0] - before

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion import exports
 from ingestion.contract import PLATFORMS
 from ingestion.warehouse import REGISTRY_LOADS_DDL
 
@@ -113,6 +114,17 @@ def _typed(column: str, sql_type: str) -> str:
     return f"CAST(nullif(trim({_ident(column)}), '') AS {sql_type}) AS {_ident(column)}"
 
 
+# Control characters (tab, line break, NUL, ESC...): never part of a name or an id, and they
+# break the published names and every text export; usually pasted in by accident.
+_CONTROL = "[\\x00-\\x1f\\x7f]"
+_CONTROL_NAMES = {"\t": "tab", "\n": "line break", "\r": "carriage return", "\x00": "NUL byte",
+                  "\x1b": "escape (ESC)"}
+
+
+def _control_name(char: str) -> str:
+    return f"U+{ord(char):04X} ({_CONTROL_NAMES.get(char, 'control character')})"
+
+
 def _read(con: duckdb.DuckDBPyConnection, registry_dir: Path, name: str,
           problems: list[Problem]) -> bool:
     """Read <name>.csv as text into temp table `_reg_<name>` with `_line`; report shape errors."""
@@ -123,16 +135,8 @@ def _read(con: duckdb.DuckDBPyConnection, registry_dir: Path, name: str,
             problems.append(Problem(f"{name}.csv", None, "file is missing",
                                     f"create it with the header {','.join(c[0] for c in spec)}"))
         return False
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _reg_{name} AS
-        SELECT *, ordinality + 1 AS _line
-        FROM read_csv(?, all_varchar = true, header = true, delim = ',', quote = '"',
-                      escape = '"', auto_detect = true)
-        WITH ORDINALITY
-        """,
-        [str(path)],
-    )
+    if not _read_text(con, path, name, problems):
+        return False
     header = {r[0] for r in con.execute(f"DESCRIBE _reg_{name}").fetchall()}
     ok = True
     for column, sql_type, required, values in spec:
@@ -142,30 +146,92 @@ def _read(con: duckdb.DuckDBPyConnection, registry_dir: Path, name: str,
                                         f"add the column {column} to the header"))
                 ok = False
             else:
-                con.execute(f"ALTER TABLE _reg_{name} ADD COLUMN {column} VARCHAR")
+                con.execute(f"ALTER TABLE _reg_{name} ADD COLUMN {_ident(column)} VARCHAR")
             continue
         col = _ident(column)
-        checks = []
+        checks: list[tuple[str, list[object], str, str]] = [(
+            f"regexp_matches({col}, ?)", [_CONTROL], f"control character in {column}",
+            "remove it: registry values are one line of text, without tabs or control "
+            "characters")]
         if required:
-            checks.append((f"nullif(trim({col}), '') IS NULL", f"empty {column}",
+            checks.append((f"nullif(trim({col}), '') IS NULL", [], f"empty {column}",
                            f"fill in {column}"))
         if values:
-            allowed = ", ".join("'" + v + "'" for v in values)
-            checks.append((f"trim({col}) NOT IN ({allowed})", f"unknown {column}",
-                           f"use one of {', '.join(values)}"))
+            checks.append((f"NOT list_contains(?::VARCHAR[], trim({col}))", [list(values)],
+                           f"unknown {column}", f"use one of {', '.join(values)}"))
         if sql_type != "VARCHAR":
             checks.append((f"nullif(trim({col}), '') IS NOT NULL AND "
-                           f"try_cast(trim({col}) AS {sql_type}) IS NULL",
+                           f"try_cast(trim({col}) AS {sql_type}) IS NULL", [],
                            f"{column} is not a valid {sql_type.lower()}",
                            "write dates as YYYY-MM-DD and numbers as digits"))
-        for condition, message, fix in checks:
+        for condition, params, message, fix in checks:
             rows = con.execute(
-                f"SELECT _line, {col} FROM _reg_{name} WHERE {condition} ORDER BY _line"
+                f"SELECT _line, {col}, regexp_extract({col}, ?) FROM _reg_{name} "
+                f"WHERE {condition} ORDER BY _line",
+                ["(" + _CONTROL + ")", *params],
             ).fetchall()
-            for line, value in rows:
-                problems.append(Problem(f"{name}.csv", line, f"{message} ({value!r})", fix))
+            for line, value, control in rows:
+                what = message
+                if message.startswith("control character"):
+                    what = f"control character {_control_name(control)} in {column}"
+                problems.append(Problem(f"{name}.csv", line, f"{what} ({value!r})", fix))
             ok = ok and not rows
     return ok
+
+
+def _read_text(con: duckdb.DuckDBPyConnection, path: Path, name: str,
+               problems: list[Problem]) -> bool:
+    """Read the file as text columns into `_reg_<name>`, `_line` being each record's first
+    physical line; report a file that is not UTF-8 CSV and every record the reader rejects."""
+    file = f"{name}.csv"
+    head = exports.head_bytes(path)
+    problem = exports.encoding_problem(head)
+    if problem:
+        problems.append(Problem(file, None, problem, "save the registry files as CSV UTF-8"))
+        return False
+    header = exports.csv_header(head, ",")
+    if not header:
+        problems.append(Problem(file, 1, "no header row", "the first line names the columns"))
+        return False
+    con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _reg_read AS SELECT * FROM {exports.read_csv_sql()} "
+            "WITH ORDINALITY",
+            [str(path), dict.fromkeys(header, "VARCHAR"), ",", 0, True],
+        )
+    except duckdb.Error as exc:
+        problems.append(Problem(file, None, f"cannot be read as CSV ({str(exc).splitlines()[0]})",
+                                "save it as comma-separated CSV UTF-8 with a header row"))
+        return False
+    # A record's first line: 2 + the lines of every record before it (1 + its line breaks).
+    # The reader numbers a rejected record by records (its line if no record before it spans
+    # lines): the registry stops on it anyway, the message gives the record number too.
+    columns = ", ".join(_ident(h) for h in header)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _reg_{name} AS
+        SELECT * EXCLUDE (ordinality, _breaks),
+               2 + coalesce(sum(_breaks) OVER (ORDER BY ordinality ROWS BETWEEN UNBOUNDED
+                                PRECEDING AND 1 PRECEDING), 0) AS _line
+        FROM (SELECT *, 1 + list_sum(list_transform(list_value({columns}),
+                  v -> coalesce(length(v) - length(replace(v, chr(10), '')), 0))) AS _breaks
+              FROM _reg_read)
+        """
+    )
+    con.execute("DROP TABLE _reg_read")
+    rejects = con.execute(
+        "SELECT line, string_agg(DISTINCT error_type, ', ' ORDER BY error_type), "
+        "any_value(csv_line) "
+        "FROM reject_errors GROUP BY line ORDER BY line"
+    ).fetchall()
+    for line, kinds, text in rejects:
+        problems.append(Problem(
+            file, line, f"record number {line - 1} cannot be read ({kinds.lower()}: "
+            f"{text[:80]!r})",
+            "every line has as many values as the header; quote values that contain a comma, "
+            'a quote ("" inside quotes) or a line break'))
+    return not rejects
 
 
 # (file, key columns, what to fix)

@@ -181,7 +181,8 @@ def test_brand_analytics_csv_lands_mapped_and_bad_records_are_quarantined(
     assert [(f, line, reason) for f, line, reason, _ in quarantine] == [
         ("mentions/ba_week.csv", 10, "unknown sentiment: смешанная"),
         ("mentions/ba_week.csv", 11, "unparsable timestamp in published_at: 31.02.2026 11:00"),
-        ("mentions/ba_week.csv", 12, "Expected Number of Columns: 40 Found: 41"),
+        ("mentions/ba_week.csv", 12, "too many values: put values that contain the delimiter "
+                                     "in double quotes (Expected Number of Columns: 40 Found: 41)"),
         ("mentions/ba_week.csv", 14, "unknown platform: market.yandex.ru"),
     ]
     # the raw record keeps every column, the tag columns included
@@ -219,7 +220,8 @@ def test_brand_analytics_csv_with_bom_and_crlf_keeps_physical_lines(
     assert rows[0]["text"] == "первая\r\nвторая"
     assert (rows[1]["platform"], rows[1]["author_type"]) == ("youtube", "unknown")
     assert [(line, reason) for _, line, reason, _ in quarantine] == [
-        (8, "Expected Number of Columns: 40 Found: 41"),
+        (8, "too many values: put values that contain the delimiter in double quotes "
+            "(Expected Number of Columns: 40 Found: 41)"),
         (10, "missing required value: sentiment"),
     ]
 

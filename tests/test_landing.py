@@ -69,7 +69,8 @@ def test_bad_rows_are_quarantined_with_line_and_reason_good_rows_land(
     assert [(m, likes, line) for m, _, likes, _, line in rows] == [("ok1", 3, 2), ("ok2", 1, 7)]
     assert [(line, reason) for _, line, reason in quarantine] == [
         (4, "unparsable timestamp in published_at: yesterday"),
-        (5, "Expected Number of Columns: 8 Found: 9"),
+        (5, "too many values: put values that contain the delimiter in double quotes "
+            "(Expected Number of Columns: 8 Found: 9)"),
         (6, "unknown platform: tg; missing required value: author_id; "
             "negative likes: -2; unknown sentiment: angry"),
         (8, "unparsable count in likes: 1.5"),
