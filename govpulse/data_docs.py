@@ -18,8 +18,8 @@ lineage, enum and numeric columns), but an unexpected value of an enum column is
 row held. So results of raw-dataset suites keep their counts and the `_file` / `_line` of
 offending rows and lose every value list (`partial_unexpected_list`, `..._counts`, the values in
 `partial_unexpected_index_list`); values of the private columns are dropped from any result.
-The values stay in `ops.validations` (private warehouse). Results are cleaned when stored and
-again when rendered. Candidate suites (ratings, published anyway) keep their values.
+`ops.validations` withholds them the same way (govpulse/validation.py). Results are cleaned when
+stored and again when rendered. Candidate suites (ratings, published anyway) keep their values.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 GX_DIR = "gx"  # next to the private warehouse
 SITE_NAME = "govpulse"
-PRIVATE_COLUMNS = frozenset({"author_id", "user_id", "follower_id", "text", "username"})
+PRIVATE_COLUMNS = vs.PRIVATE_COLUMNS
 INDEX_COLUMNS = ("_file", "_line")  # what identifies an offending raw row in the docs
 VALUE_LISTS = ("partial_unexpected_list", "partial_unexpected_counts", "unexpected_list",
                "unexpected_index_query")

@@ -24,7 +24,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import numbers
 import os
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,34 +130,96 @@ def validate_raw(
             jobs.append(
                 _guarded(dataset.suite, lambda d=dataset: _raw_job(con, d, run_id, sample_rows))
             )
-        jobs.append(_guarded("fetch_completeness", lambda: _completeness_job(con, run_id)))
+        jobs.append(
+            _guarded("fetch_completeness", lambda: _completeness_job(con, run_id, period_start))
+        )
     return _report("raw", run_id, period_start, jobs)
 
 
-def _completeness_job(con: duckdb.DuckDBPyConnection, run_id: str) -> _Job:
-    """Per platform fetched for this run: fetched pages / registry pages it tried."""
+def _completeness_job(con: duckdb.DuckDBPyConnection, run_id: str, period_start: date) -> _Job:
+    """Per platform fetched for this run: fetched pages / registry pages it tried.
+
+    A configured platform reports every registry page `not_fetched` before its first request
+    (ingestion/connectors/fetch.py), so a fetch that failed or died counts here as 0 fetched.
+    A weekly run (the runs that fetch) also counts a platform with a token and registry pages
+    that landed no report at all (its fetch task failed before fetching, e.g. an unwritable
+    inbox) as 0 fetched. A platform without a token is not counted. When a fetch was retried,
+    each page counts once, with the status of the latest report."""
+    import pandas as pd
+
     suite = "fetch_completeness"
-    if _table_types(con, "ops.fetch_pages") is None:
-        return _Job(suite, results=[_skipped(suite, "no connector has run yet")])
-    df = con.execute(
-        """
-        SELECT platform, count(*) AS pages,
-               count(*) FILTER (WHERE status = 'fetched') AS fetched,
-               count(*) FILTER (WHERE status = 'fetched') / count(*) AS completeness,
-               string_agg(page_id, ', ' ORDER BY page_id) FILTER (WHERE status <> 'fetched')
-                   AS missing_pages
-        FROM ops.fetch_pages WHERE run_id = ? GROUP BY platform ORDER BY platform
-        """,
-        [run_id],
-    ).df()
+    frames = []
+    if _table_types(con, "ops.fetch_pages") is not None:
+        frames.append(con.execute(
+            """
+            WITH latest AS (
+                SELECT platform, page_id, status FROM ops.fetch_pages WHERE run_id = ?
+                QUALIFY row_number() OVER (
+                    PARTITION BY platform, page_id
+                    ORDER BY fetched_at DESC NULLS LAST, status = 'fetched' DESC,
+                             report_file DESC) = 1
+            )
+            SELECT platform, count(*) AS pages,
+                   count(*) FILTER (WHERE status = 'fetched') AS fetched,
+                   count(*) FILTER (WHERE status = 'fetched') / count(*) AS completeness,
+                   string_agg(page_id, ', ' ORDER BY page_id) FILTER (WHERE status <> 'fetched')
+                       AS missing_pages
+            FROM latest GROUP BY platform ORDER BY platform
+            """,
+            [run_id],
+        ).df())
+    reported = set(frames[0]["platform"]) if frames else set()
+    silent = _unreported_platforms(con, run_id, period_start, reported)
+    if not silent.empty:
+        frames.append(silent)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if df.empty:
-        return _Job(suite, results=[_skipped(suite, f"no connector fetched for run {run_id}")])
+        return _Job(suite, results=[_skipped(
+            suite, f"no connector fetched for run {run_id} (no platform has a token "
+                   "configured, or the registry lists no pages of the configured ones)")])
     minimum = float(os.environ.get("GOVPULSE_MIN_PAGE_COMPLETENESS", "0.9"))
     return _Job(
         suite,
-        frames={vs.PLATFORMS_FRAME: _Frame(df)},
+        frames={vs.PLATFORMS_FRAME: _Frame(df.sort_values("platform", ignore_index=True))},
         parameters={vs.MIN_PAGE_COMPLETENESS: minimum},
     )
+
+
+def _unreported_platforms(con: duckdb.DuckDBPyConnection, run_id: str, period_start: date,
+                          reported: set[str]) -> Any:
+    """Rows (completeness 0) of the platforms a weekly run should have fetched but that landed
+    no fetch report: a token is configured and the registry has active pages of them."""
+    import pandas as pd
+
+    empty = pd.DataFrame()
+    if _table_types(con, "ops.runs") is None or _table_types(con, "registry.pages") is None:
+        return empty
+    kind = con.execute("SELECT any_value(kind) FROM ops.runs WHERE run_id = ?",
+                       [run_id]).fetchone()[0]
+    if kind != "weekly":  # only the weekly DAG fetches
+        return empty
+    from govpulse.connectors import configured_platforms  # Airflow connections, lazily
+
+    expected = [p for p in configured_platforms() if p not in reported]
+    if not expected:
+        return empty
+    return con.execute(
+        """
+        SELECT platform, count(*) AS pages, 0 AS fetched, 0.0 AS completeness,
+               string_agg(page_id, ', ' ORDER BY page_id) AS missing_pages
+        FROM (SELECT DISTINCT platform, page_id FROM registry.pages
+              WHERE list_contains(?::VARCHAR[], platform)
+                AND (active_from IS NULL OR active_from < ?::DATE + 7)
+                AND (active_to IS NULL OR active_to >= ?::DATE)
+                -- the pages a fetch asks for (ingestion/connectors/fetch.py registry_pages)
+                AND entity_id IN (
+                    SELECT entity_id FROM registry.entities
+                    WHERE (valid_from IS NULL OR valid_from < ?::DATE + 7)
+                      AND (valid_to IS NULL OR valid_to >= ?::DATE)))
+        GROUP BY platform ORDER BY platform
+        """,
+        [expected, *[period_start] * 4],
+    ).df()
 
 
 def validate_candidates(
@@ -241,8 +305,11 @@ def _guarded(suite: str, build: Callable[[], _Job]) -> _Job:
     try:
         return build()
     except duckdb.Error as e:
-        log.warning("validation suite %s: query failed: %s", suite, e)
-        message = " ".join(str(e).split())[:OBSERVED_MAX_CHARS]
+        message = " ".join(str(e).split())
+        if _private(suite):
+            message = without_literals(message)
+        message = message[:OBSERVED_MAX_CHARS]
+        log.warning("validation suite %s: query failed: %s", suite, message)
         return _Job(suite, results=[ExpectationResult(suite, QUERY_FAILED, None, False, message)])
 
 
@@ -674,24 +741,35 @@ def _result(suite: str, r: Any, info: dict[str, Any]) -> ExpectationResult:
     column = kwargs.get("column")
     if column is None and kwargs.get("column_list"):
         column = ",".join(kwargs["column_list"])
+    columns = {kwargs.get("column"), *(kwargs.get("column_list") or [])}
     return ExpectationResult(
         suite=suite,
         expectation=config.type,
         column=column,
         success=bool(r.success),
-        observed_value=_observed(r),
+        observed_value=_observed(r, _private(suite), bool(columns & vs.PRIVATE_COLUMNS)),
         details=_json({**info, "kwargs": kwargs}),
     )
 
 
-def _observed(r: Any) -> str:
+def _private(suite: str) -> bool:
+    """Raw suites see rows of raw input: any string in them may be a private person's id,
+    name or text (a shifted column puts an author id into `author_type`)."""
+    return suite in vs.RAW_DATASETS
+
+
+def _observed(r: Any, raw: bool = False, private_column: bool = False) -> str:
+    """What GX observed, for ops.validations (published): counts and, as examples, the values
+    of up to 5 offending rows. Raw suites and private columns (see `_example`) keep the
+    counts and where the rows are (`_file`, `_line`), not their text."""
     errors = [
         e.get("exception_message")
         for e in _exception_infos(r.exception_info)
         if e.get("raised_exception")
     ]
     if errors:
-        return _clip("error: " + "; ".join(dict.fromkeys(str(e) for e in errors)))
+        text = "error: " + "; ".join(dict.fromkeys(str(e) for e in errors))
+        return _clip(without_literals(text) if raw or private_column else text)
     result = r.result or {}
     if "unexpected_count" in result:
         text = f"{result['unexpected_count']} of {result.get('element_count')} unexpected"
@@ -700,12 +778,36 @@ def _observed(r: Any) -> str:
         else:
             examples = result.get("partial_unexpected_list")
         if result["unexpected_count"] and examples:
-            text += ": " + _json(examples[:5])
+            shown = [_example(e, raw or private_column) for e in examples[:5]]
+            text += ": " + _json(shown)
         return _clip(text)
     if "observed_value" in result:
         mismatched = (result.get("details") or {}).get("mismatched")
         return _clip(_json(mismatched) if mismatched else _json(result["observed_value"]))
     return _clip(_json(result)) if result else ""
+
+
+WITHHELD = "(withheld)"  # a raw value that may identify a person
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_LINEAGE_KEYS = frozenset({"_file", "_line", "_load_id"})  # where an offending row is
+
+
+def _example(value: Any, withhold: bool) -> Any:
+    """One offending value or row for ops.validations. Private columns are dropped from rows;
+    with `withhold`, strings are replaced (numbers, e.g. a negative count, say what is wrong
+    without saying who), and the lineage columns `_file` / `_line` stay to find the row."""
+    if isinstance(value, dict):
+        return {k: (v if k in _LINEAGE_KEYS else _example(v, withhold))
+                for k, v in value.items() if k not in vs.PRIVATE_COLUMNS}
+    if not withhold or value is None or isinstance(value, numbers.Real):  # numpy too
+        return value
+    return WITHHELD
+
+
+def without_literals(text: str) -> str:
+    """An error message without its quoted values (DuckDB and GX quote the values they could
+    not read: "Could not convert string 'Иван' to INT64")."""
+    return _LITERAL.sub("'…'", text)
 
 
 def _exception_infos(info: Any) -> list[dict]:

@@ -78,6 +78,11 @@ UNITS = "units"
 RAW_FRAMES = (SCHEMA, COLUMN_TYPES, SAMPLE, RUN_TOTALS)
 CANDIDATE_FRAMES = (SCHEMA, COLUMN_TYPES, ROWS, UNITS)
 
+# Columns that hold private persons' data (mention authors and their texts, users who
+# interacted, followers): their values never go into ops.validations or the Data Docs, which
+# are published (govpulse.validation, govpulse.data_docs).
+PRIVATE_COLUMNS = frozenset({"author_id", "text", "user_id", "follower_id", "username"})
+
 UNIT_COUNT = "unit_count"  # suite parameter: number of candidate rows (of the largest group)
 RAW_KEY = ("_load_id", "_line")
 

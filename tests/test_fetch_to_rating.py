@@ -119,3 +119,46 @@ def test_fetch_command_reports_pages_and_stops_at_a_refused_token(
     output = capsys.readouterr()
     assert "GOVPULSE_VK_TOKEN" in output.out + output.err
     assert TOKEN not in output.out + output.err
+
+
+def test_a_configured_platform_that_fetched_nothing_stops_the_week(
+    airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OK has a token the connector cannot use (not `key:secret:token`): its fetch task fails
+    before the first request. The week must not publish without OK as if it had no token:
+    fetch_completeness fails for OK. Telegram has registry pages but no token: not counted."""
+    start = current_week_start()
+    server = VkServer(TOKEN)
+    server.add(Community(GROUP, "akmola_akimat", members_count=10, posts=[]))
+    registry = write_files(tmp_path / "registry", {
+        "entities.csv": "entity_id,level,name_ru\nA,region,Акмолинская область\n",
+        "populations.csv": "entity_id,population,population_date\nA,1000000,2023-01-01\n",
+        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
+                     f"pA_vk,vk,{GROUP},A,official_region\n"
+                     "pA_ok,ok,54000000000001,A,official_region\n"
+                     "pA_tg,telegram,akmola_tg,A,official_region\n",
+        "aliases.csv": "entity_id,alias\nA,Акмола\n",
+        "excluded_sources.csv": "platform,source_id,reason\n",
+    })
+    (tmp_path / "inbox").mkdir()
+    paths = Paths.resolve(inbox=tmp_path / "inbox", registry=registry,
+                          warehouse=tmp_path / "w.duckdb", publish_dir=tmp_path / "publish")
+    monkeypatch.delenv("GOVPULSE_TELEGRAM_TOKEN", raising=False)
+    with serve(server) as url:
+        monkeypatch.setenv("GOVPULSE_VK_API_URL", url + "/method")
+        monkeypatch.setenv("GOVPULSE_VK_TOKEN", TOKEN)
+        monkeypatch.setenv("GOVPULSE_OK_TOKEN", "only-one-part")
+        outcome = run_weekly(paths, start.date())
+    assert not outcome.ok
+    assert "validate_raw" in outcome.reason and "fetch_completeness" in outcome.reason
+    assert not paths.published_file.exists()
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        pages = con.execute("SELECT platform, page_id, status, reason FROM ops.fetch_pages "
+                            "ORDER BY platform").fetchall()
+        [observed] = con.execute(
+            "SELECT observed_value FROM ops.validations "
+            "WHERE suite = 'fetch_completeness' AND NOT success").fetchone()
+    assert [p[:3] for p in pages] == [("ok", "pA_ok", "not_fetched"), ("vk", "pA_vk", "fetched")]
+    assert "GOVPULSE_OK_TOKEN must be" in pages[0][3]
+    assert '"platform": "ok", "missing_pages": "pA_ok"' in observed
+    assert "telegram" not in observed

@@ -13,6 +13,13 @@ import pytest
 
 from govpulse import methodology, validation
 from govpulse import validation_suites as vs
+from ingestion.connectors.fetch import fetch_platform
+from ingestion.connectors.native import API_FOLDER
+from ingestion.native_landing import REPORT_PREFIX, discover_api_files, land_api_file
+from ingestion.warehouse import API_CAPTURES_DDL
+from tests.platform_servers import BrokenServer, Reply, serve
+from tests.platform_servers.vk import Community, VkServer
+from tests.support import write_files
 
 PERIOD = date(2026, 11, 13)  # a Friday; period_end 2026-11-20
 MONTH = date(2026, 11, 1)  # period_end 2026-12-01
@@ -356,8 +363,45 @@ def test_unknown_platform_fails(warehouse: Path) -> None:
     ) in fails
     first = report.failures()[0]
     assert (first.suite, first.column) == ("raw_mentions", "platform")
-    assert "myspace" in first.observed_value and "mentions/b.csv" in first.observed_value
+    # raw text is withheld (it could be anyone's); the row is found by file and line
+    assert first.observed_value == (
+        '1 of 50 unexpected: [{"platform": "(withheld)", "_file": "mentions/b.csv", "_line": 7}]')
     assert "raw_mentions expect_column_values_to_be_in_set(platform)" in report.summary()
+
+
+def test_private_author_data_never_reaches_ops_validations(warehouse: Path) -> None:
+    """A shifted CSV row puts a private author's id and text into enum columns: the failures
+    say how many rows and where (file, line), never the values, in ops.validations and in the
+    run's message; numbers (a negative count) stay, they say what is wrong without saying who."""
+    author, text = "id777000555", "Иванов Иван Иванович пишет акиму"
+    sql(warehouse, f"""
+        UPDATE raw.mentions SET author_id = '{author}', author_type = '{author}', text = '{text}',
+               sentiment = '{text}', likes = -5
+        WHERE _run_id = 'run-2' AND _line = 9""")
+    report = validation.validate_raw(warehouse, RUN, PERIOD)
+    assert {("raw_mentions", "expect_column_values_to_be_in_set", "author_type"),
+            ("raw_mentions", "expect_column_values_to_be_in_set", "sentiment"),
+            ("raw_mentions", "expect_column_values_to_be_between", "likes")} <= failing(report)
+    validation.record(warehouse, report)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("SELECT * FROM ops.validations WHERE run_id = ?", [RUN]).fetchall()
+        observed = dict(con.execute(
+            "SELECT column_name, observed_value FROM ops.validations WHERE run_id = ? AND NOT "
+            "success AND expectation LIKE 'expect_column_values%'", [RUN]).fetchall())
+    recorded = json.dumps([[str(v) for v in row] for row in rows], ensure_ascii=False)
+    for private in (author, text, "Иванов", "777000555"):
+        assert private not in recorded
+        assert private not in report.summary()
+    assert observed["author_type"] == (
+        '1 of 50 unexpected: [{"author_type": "(withheld)", "_file": "mentions/b.csv", '
+        '"_line": 9}]')
+    assert '"likes": -5' in observed["likes"]
+
+
+def test_failed_query_messages_lose_their_values() -> None:
+    message = "Conversion Error: Could not convert string 'Иванов Иван' to INT64 in \"likes\""
+    assert validation.without_literals(message) == (
+        "Conversion Error: Could not convert string '…' to INT64 in \"likes\"")
 
 
 def test_negative_likes_fail(warehouse: Path) -> None:
@@ -398,6 +442,103 @@ def test_missing_raw_table_and_unknown_run_are_skipped(warehouse: Path) -> None:
     assert report.success
     assert len(report.skipped()) == 7  # 6 raw datasets + fetch completeness
     assert report.summary().startswith("raw: 0/0 expectations passed (7 skipped")
+
+
+def land_fetch_reports(warehouse: Path, inbox: Path) -> None:
+    """Land the connectors' fetch reports as a run does (ops.fetch_pages)."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        con.execute(API_CAPTURES_DDL)
+        for path in discover_api_files(inbox / API_FOLDER):
+            if path.name.startswith(REPORT_PREFIX):
+                land_api_file(con, path, path.relative_to(inbox).as_posix(), 9, RUN)
+
+
+def completeness(report: validation.ValidationReport) -> list[validation.ExpectationResult]:
+    return [r for r in report.results if r.suite == "fetch_completeness"]
+
+
+def test_a_configured_platform_that_fetched_nothing_fails_completeness(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The platform server fails every request: the fetch stops, yet its pages were reported
+    `not_fetched` before the first request, so completeness fails instead of being skipped.
+    A platform without a token (telegram here) reports nothing and is not counted."""
+    registry = write_files(tmp_path / "registry", {
+        "entities.csv": "entity_id,level,name_ru\nA,region,Алматы\n",
+        "populations.csv": "entity_id,population,population_date\nA,1000,2023-01-01\n",
+        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
+                     "p-ala-vk,vk,1,A,official_region\np-ala-tg,telegram,ala,A,official_region\n",
+        "aliases.csv": "entity_id,alias\n",
+        "excluded_sources.csv": "platform,source_id,reason\n",
+    })
+    inbox = tmp_path / "inbox"
+    monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+    with serve(BrokenServer(Reply(503, None))) as url:
+        report = fetch_platform("vk", PERIOD, registry, inbox, token="vk-token-1234",
+                                api_url=url)
+    assert not report.ok and "HTTP 503" in (report.error or "")
+    land_fetch_reports(warehouse, inbox)
+    result = validation.validate_raw(warehouse, RUN, PERIOD)
+    [check] = completeness(result)
+    assert not result.success and not check.success
+    assert '"platform": "vk", "missing_pages": "p-ala-vk"' in check.observed_value
+    assert "telegram" not in check.observed_value
+
+
+def test_a_retried_fetch_counts_each_page_once_with_its_latest_status(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt failed (pages `not_fetched`), the retry fetched them: complete."""
+    registry = write_files(tmp_path / "registry", {
+        "entities.csv": "entity_id,level,name_ru\nA,region,Алматы\n",
+        "populations.csv": "entity_id,population,population_date\nA,1000,2023-01-01\n",
+        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
+                     "p-ala-vk,vk,1,A,official_region\n",
+        "aliases.csv": "entity_id,alias\n",
+        "excluded_sources.csv": "platform,source_id,reason\n",
+    })
+    inbox, token = tmp_path / "inbox", "vk-token-1234"
+    monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+    vk = VkServer(token)
+    vk.add(Community(1, "almaty", members_count=10))
+    vk.failures += [Reply(503, None)] * 7  # the first attempt gives up after 6 retries
+    with serve(vk) as url:
+        first = fetch_platform("vk", PERIOD, registry, inbox, token=token, api_url=url)
+        time.sleep(0.01)  # the reports are named by their start time
+        second = fetch_platform("vk", PERIOD, registry, inbox, token=token, api_url=url)
+    assert not first.ok and second.ok
+    land_fetch_reports(warehouse, inbox)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ops.fetch_pages").fetchone()[0] == 2
+    [check] = completeness(validation.validate_raw(warehouse, RUN, PERIOD))
+    assert check.success, check.observed_value
+
+
+@pytest.mark.parametrize("kind", ["weekly", "monthly"])
+def test_a_configured_platform_without_any_fetch_report_fails_weekly_completeness(
+    warehouse: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """VK has a token and registry pages but landed no report (its fetch task died before
+    fetching): a weekly run fails completeness; Instagram (no token) is not counted; a monthly
+    run fetches nothing and skips the suite."""
+    for platform in vs.PLATFORMS:
+        monkeypatch.delenv(f"GOVPULSE_{platform.upper()}_TOKEN", raising=False)
+    monkeypatch.setenv("GOVPULSE_VK_TOKEN", "vk-token-1234")
+    sql(warehouse, f"""
+        CREATE SCHEMA ops;
+        CREATE TABLE ops.runs (run_id VARCHAR, kind VARCHAR);
+        INSERT INTO ops.runs VALUES ('{RUN}', '{kind}')""")
+    report = validation.validate_raw(warehouse, RUN, PERIOD)
+    [check] = completeness(report)
+    if kind == "monthly":
+        assert check.expectation == validation.SKIPPED
+        return
+    assert not check.success
+    # p-old-vk's region ended before the week: no fetch asks for it
+    assert check.observed_value == (
+        '1 of 1 unexpected: [{"completeness": 0.0, "platform": "vk", '
+        '"missing_pages": "p-ala-vk"}]')
 
 
 def test_raw_incidents_are_validated(warehouse: Path) -> None:

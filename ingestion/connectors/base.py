@@ -8,19 +8,118 @@ use real statuses), then writes its fetch logic on top of `get_json()`.
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import logging
 import os
 import random
+import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "govpulse/0.1 (+https://github.com/govpulse)"
+
+
+# ---- redaction -------------------------------------------------------------------------------
+# Query parameters and headers that carry secrets on some platform (VK, Meta and OK
+# `access_token`, TGStat `token`, YouTube `key`, OK `sig`/`session_key`): their values are
+# replaced in any text that can leave a connector, whichever token they hold.
+SECRET_PARAMS = ("access_token", "token", "key", "api_key", "apikey", "sig", "session_key",
+                 "session_secret_key", "application_secret_key", "client_secret", "secret",
+                 "password", "fb_exchange_token")
+# `name=value` (a URL or form), `name%3Dvalue` (an encoded URL), `"name": "value"` (JSON)
+_NAMES = "|".join(re.escape(p) for p in SECRET_PARAMS)
+_SECRET_PARAM = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])((?:" + _NAMES + r""")(?:=|%3D|['"]\s*:\s*['"]))[^&#\s'",;)}\]]+"""
+)
+_AUTH_HEADER = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=:-]{4,}")
+MASK = "***"
+MIN_SECRET_CHARS = 4  # shorter strings would mask ordinary text
+
+
+def secret_forms(secret: str) -> list[str]:
+    """A secret as it can appear in text: as is, URL-encoded, base64 (Basic auth)."""
+    if len(secret) < MIN_SECRET_CHARS:
+        return []
+    forms = {secret, quote(secret, safe=""), quote_plus(secret),
+             base64.b64encode(secret.encode()).decode().rstrip("=")}
+    return sorted(forms, key=len, reverse=True)  # longest first: no half-masked forms
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """The text without the secrets (in any of their forms) and without the values of known
+    secret query parameters and Authorization headers. Use on every message, URL or log line
+    that can leave a connector (exceptions, reports, logs)."""
+    for secret in secrets:
+        for form in secret_forms(secret):
+            text = text.replace(form, MASK)
+    text = _SECRET_PARAM.sub(lambda m: m.group(1) + MASK, text)
+    return _AUTH_HEADER.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+
+
+def redact_value(value: Any, secrets: Iterable[str]) -> Any:
+    """A JSON value (a response) with the secrets masked in every string; only the secrets
+    themselves, so the platform's data is otherwise kept as sent."""
+    forms = [f for s in secrets for f in secret_forms(s)]
+    if not forms:
+        return value
+
+    def scrub(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {scrub(k): scrub(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [scrub(v) for v in item]
+        if isinstance(item, str):
+            for form in forms:
+                item = item.replace(form, MASK)
+        return item
+
+    return scrub(value)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts the records of the HTTP libraries: urllib3 logs every request line (with its
+    query string) at DEBUG and retried URLs at WARNING."""
+
+    def __init__(self) -> None:
+        super().__init__("govpulse-redact")
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:  # the URL is in the message
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info),
+                                     self.secrets)
+            record.exc_info = None
+        return True
+
+
+HTTP_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry",
+                "urllib3.response", "requests", "charset_normalizer")
+LOG_FILTER = RedactingFilter()
+
+
+def protect_logs(secrets: Iterable[str]) -> None:
+    """Register secrets with the HTTP libraries' log filter (installed once per process).
+    urllib3 is also kept at INFO or above unless someone set a level on purpose."""
+    LOG_FILTER.secrets.update(s for s in secrets if len(s) >= MIN_SECRET_CHARS)
+    for name in HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if LOG_FILTER not in logger.filters:
+            logger.addFilter(LOG_FILTER)
+    urllib3 = logging.getLogger("urllib3")
+    if urllib3.level == logging.NOTSET:
+        urllib3.setLevel(logging.INFO)
 
 
 # ---- outcomes of one HTTP exchange -------------------------------------------------------
@@ -70,25 +169,30 @@ class ClientSettings:
     timeout_seconds: float = 30.0
 
     @classmethod
-    def from_env(cls, platform: str, default_url: str,
-                 max_wait_seconds: float = 120.0) -> ClientSettings:
+    def from_env(cls, platform: str, default_url: str, max_wait_seconds: float = 120.0, *,
+                 token: str | None = None, api_url: str | None = None) -> ClientSettings:
         """GOVPULSE_<PLATFORM>_API_URL, _TOKEN, _MAX_REQUESTS, _MAX_WAIT_SECONDS;
-        GOVPULSE_HTTP_BACKOFF_SECONDS."""
+        GOVPULSE_HTTP_BACKOFF_SECONDS, GOVPULSE_HTTP_TIMEOUT_SECONDS (per request). A `token`
+        / `api_url` given by the caller (an Airflow connection, see govpulse/connectors.py)
+        replaces the environment's."""
         prefix = f"GOVPULSE_{platform.upper()}_"
-        token = os.environ.get(prefix + "TOKEN", "")
+        token = token or os.environ.get(prefix + "TOKEN", "")
         if not token:
             raise AuthError(
                 f"{platform}: no API token: set {prefix}TOKEN (and {prefix}API_URL for a "
                 "non-default endpoint) in the environment or the Airflow connection"
             )
         return cls(
-            base_url=os.environ.get(prefix + "API_URL", default_url).rstrip("/"),
+            base_url=(api_url or os.environ.get(prefix + "API_URL") or default_url).rstrip("/"),
             token=token,
             max_requests=int(os.environ.get(prefix + "MAX_REQUESTS", cls.max_requests)),
             backoff_seconds=float(
                 os.environ.get("GOVPULSE_HTTP_BACKOFF_SECONDS", cls.backoff_seconds)
             ),
             max_wait_seconds=float(os.environ.get(prefix + "MAX_WAIT_SECONDS", max_wait_seconds)),
+            timeout_seconds=float(
+                os.environ.get("GOVPULSE_HTTP_TIMEOUT_SECONDS", cls.timeout_seconds)
+            ),
         )
 
 
@@ -105,10 +209,16 @@ class PlatformClient:
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self.requests_made = 0
+        protect_logs(self.secrets())
 
     @classmethod
-    def from_env(cls) -> PlatformClient:
-        return cls(ClientSettings.from_env(cls.platform, cls.default_url, cls.max_wait_seconds))
+    def from_env(cls, token: str | None = None, api_url: str | None = None) -> PlatformClient:
+        return cls(ClientSettings.from_env(cls.platform, cls.default_url, cls.max_wait_seconds,
+                                           token=token, api_url=api_url))
+
+    def secrets(self) -> list[str]:
+        """Every secret this client holds (a platform with a composite token adds its parts)."""
+        return [self.settings.token] if self.settings.token else []
 
     # ---- hooks for platform modules ----
     def authorize(self, params: dict[str, Any], headers: dict[str, str]) -> None:
@@ -132,8 +242,11 @@ class PlatformClient:
 
     # ---- the shared behaviour ----
     def redact(self, text: str) -> str:
-        token = self.settings.token
-        return text.replace(token, "***") if token else text
+        return redact(text, self.secrets())
+
+    def scrub(self, value: Any) -> Any:
+        """A response without this client's secrets (some APIs echo them)."""
+        return redact_value(value, self.secrets())
 
     def get_json(self, path: str, params: dict[str, Any] | None = None, *,
                  page: str | None = None) -> Any:
@@ -154,16 +267,19 @@ class PlatformClient:
                                             timeout=self.settings.timeout_seconds)
                 body = _json_or_none(response)
                 verdict = self.classify(response, body)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                verdict = Verdict(TRANSIENT, type(exc).__name__)
+            except requests.RequestException as exc:
+                # requests puts the full URL (a query token included) in its messages: only
+                # the redacted text leaves, and the exception itself is dropped here
+                verdict = _transport_verdict(exc, self.redact(str(exc)))
                 body = None
             if verdict.outcome == OK:
                 return body
             message = self.redact(f"{self.platform} {path}: {verdict.message}")
             if verdict.outcome == AUTH:
                 raise AuthError(
-                    f"{message}: the token was refused; renew GOVPULSE_"
-                    f"{self.platform.upper()}_TOKEN"
+                    f"{message}: the token was refused; renew it in the Airflow connection "
+                    f"govpulse_{self.platform} (or GOVPULSE_{self.platform.upper()}_TOKEN "
+                    "without Airflow)"
                 )
             if verdict.outcome == GONE:
                 raise PageUnavailable(f"{message} (page {page or '?'})")
@@ -181,6 +297,16 @@ class PlatformClient:
             return min(max(asked, 0.0), self.settings.max_wait_seconds)
         base = self.settings.backoff_seconds * 2 ** (attempt - 1)
         return min(base * (0.5 + random.random()), self.settings.max_wait_seconds)  # jitter
+
+
+def _transport_verdict(exc: requests.RequestException, text: str) -> Verdict:
+    """A failure below HTTP (refused, reset, timed out, cut mid-body) is worth a retry; a
+    request requests could not even build is not."""
+    transient = (requests.ConnectionError, requests.Timeout,
+                 requests.exceptions.ChunkedEncodingError,
+                 requests.exceptions.ContentDecodingError)
+    outcome = TRANSIENT if isinstance(exc, transient) else FATAL
+    return Verdict(outcome, f"{type(exc).__name__}: {' '.join(text.split())[:300]}")
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,13 +15,12 @@ from typing import Any
 import duckdb
 
 from ingestion.connectors.base import (
-    AuthError,
-    BudgetExhausted,
     ConnectorError,
     PageUnavailable,
-    RetriesExhausted,
+    PlatformClient,
+    redact,
 )
-from ingestion.connectors.native import API_FOLDER, Page, Period, write_capture
+from ingestion.connectors.native import API_FOLDER, Capture, Page, Period, write_capture
 from ingestion.contract import PLATFORMS
 from ingestion.registry import load_registry
 
@@ -97,39 +97,78 @@ def region_aliases(registry: Path, period: Period) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Path) -> FetchReport:
-    """Fetch every page; a page that is gone is reported and skipped, a refused token stops."""
+NOT_FINISHED = "the fetch did not finish (see the fetch task's log)"
+
+
+def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Path, *,
+                   token: str | None = None, api_url: str | None = None) -> FetchReport:
+    """Fetch every page; a page that is gone is reported and skipped, a refused token stops.
+
+    `token` / `api_url` come from the caller (an Airflow connection); without them the client
+    reads GOVPULSE_<PLATFORM>_TOKEN / _API_URL. Every page is first reported `not_fetched`,
+    before any request, so a fetch that fails or dies half-way leaves its pages missing in
+    ops.fetch_pages (and fetch_completeness fails) instead of leaving no trace at all.
+    """
     if platform not in CONNECTOR_MODULES:
         raise ValueError(f"unknown platform {platform!r}: use one of {', '.join(PLATFORMS)}")
     module = importlib.import_module(CONNECTOR_MODULES[platform])
     period = Period(period_start)
     report = FetchReport(platform, period.start.isoformat(), datetime.now(UTC).isoformat())
     pages = registry_pages(registry, platform, period)
-    client = module.Client.from_env()
+    report.pages = {p.page_id: {"status": "not_fetched", "reason": NOT_FINISHED} for p in pages}
+    _write_report(inbox, report)
+    client = None
     try:
+        client = module.Client.from_env(token=token, api_url=api_url)
         for n, page in enumerate(pages, start=1):
             try:
                 for capture in module.fetch_page(client, page, period):
-                    path = write_capture(inbox, platform, period, capture, datetime.now(UTC))
-                    report.files.append(path.relative_to(inbox).as_posix())
+                    _keep(inbox, platform, period, capture, client, report)
                 report.pages[page.page_id] = {"status": "fetched", "reason": ""}
             except PageUnavailable as exc:
-                report.pages[page.page_id] = {"status": "unavailable", "reason": str(exc)}
-                log.warning("%s", exc)
+                report.pages[page.page_id] = {"status": "unavailable",
+                                              "reason": client.redact(str(exc))}
+                log.warning("%s", client.redact(str(exc)))
             log.info("[%d/%d] %s %s", n, len(pages), platform, page.page_id)
         if hasattr(module, "fetch_mentions"):  # platforms that can search mentions (VK)
             for capture in module.fetch_mentions(client, region_aliases(registry, period), period):
-                path = write_capture(inbox, platform, period, capture, datetime.now(UTC))
-                report.files.append(path.relative_to(inbox).as_posix())
-    except (AuthError, BudgetExhausted, RetriesExhausted, ConnectorError) as exc:
-        report.error = client.redact(str(exc))
-        for page in pages:
-            report.pages.setdefault(page.page_id, {"status": "not_fetched",
-                                                   "reason": report.error})
+                _keep(inbox, platform, period, capture, client, report)
+    except ConnectorError as exc:  # AuthError, BudgetExhausted, RetriesExhausted, …
+        report.error = _redacted(exc, client, token, platform)
+        _not_fetched(report, report.error)
+    except Exception as exc:
+        # a bug or an answer we cannot read: reported (redacted) like any failure, then raised
+        report.error = f"unexpected {type(exc).__name__}: {_redacted(exc, client, token, platform)}"
+        _not_fetched(report, report.error)
+        raise
     finally:
-        report.requests = client.requests_made
+        report.requests = client.requests_made if client else 0
         _write_report(inbox, report)
     return report
+
+
+def _keep(inbox: Path, platform: str, period: Period, capture: Capture, client: PlatformClient,
+          report: FetchReport) -> None:
+    """Write one capture, without the client's secrets (some APIs echo them in bodies)."""
+    capture.response = client.scrub(capture.response)
+    capture.request = client.scrub(capture.request)
+    path = write_capture(inbox, platform, period, capture, datetime.now(UTC))
+    report.files.append(path.relative_to(inbox).as_posix())
+
+
+def _redacted(exc: BaseException, client: PlatformClient | None, token: str | None,
+              platform: str) -> str:
+    """The exception's text without the token (the client's, else the one it was given)."""
+    if client is not None:
+        return client.redact(str(exc))
+    token = token or os.environ.get(f"GOVPULSE_{platform.upper()}_TOKEN")
+    return redact(str(exc), [token, *token.split(":")] if token else [])
+
+
+def _not_fetched(report: FetchReport, reason: str) -> None:
+    for page_id, entry in report.pages.items():
+        if entry["status"] == "not_fetched":
+            report.pages[page_id] = {"status": "not_fetched", "reason": reason}
 
 
 def _write_report(inbox: Path, report: FetchReport) -> Path:
@@ -139,5 +178,7 @@ def _write_report(inbox: Path, report: FetchReport) -> Path:
     stamp = report.started_at.replace(":", "").replace("-", "").replace("+", "_")
     path = folder / f"_fetch_report-{stamp}.json"
     data: dict[str, Any] = {**report.__dict__}
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp = folder / f".{path.name}.tmp"  # landing skips dot files; a reader never sees half
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
     return path

@@ -27,6 +27,7 @@ from ingestion.connectors.base import (
     PageUnavailable,
     PlatformClient,
     Verdict,
+    protect_logs,
     retry_after,
 )
 from ingestion.connectors.native import Capture, Page, Period
@@ -66,6 +67,7 @@ class Client(PlatformClient):
         if len(parts) != 3 or not all(parts):
             raise AuthError(f"ok: GOVPULSE_OK_TOKEN must be {TOKEN_FORMAT}")
         self.application_key, self.secret_key, self.access_token = parts
+        protect_logs(self.secrets())
 
     def authorize(self, params: dict[str, Any], headers: dict[str, str]) -> None:
         params["application_key"] = self.application_key
@@ -73,10 +75,10 @@ class Client(PlatformClient):
         params["sig"] = signature(params, self.access_token, self.secret_key)
         params["access_token"] = self.access_token
 
-    def redact(self, text: str) -> str:
-        for secret in (self.settings.token, self.secret_key, self.access_token):
-            text = text.replace(secret, "***")
-        return text
+    def secrets(self) -> list[str]:
+        # the parts travel separately (access_token in the query, the secret key in `sig`)
+        parts = getattr(self, "secret_key", None), getattr(self, "access_token", None)
+        return [self.settings.token, *(p for p in parts if p)]
 
     def classify(self, response: requests.Response, body: Any) -> Verdict:
         if isinstance(body, dict) and "error_code" in body:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ class Reply:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay_seconds: float = 0.0  # wait before answering (a client timeout fires first)
+    close: bool = False  # drop the connection without an answer
 
 
 class FixtureServer:
@@ -39,6 +42,18 @@ class FixtureServer:
         if self.failures:
             return self.failures.pop(0)
         return self.route(path, query, headers)
+
+
+class BrokenServer(FixtureServer):
+    """A platform that answers every request the same broken way (HTTP 500, an error body,
+    a hang, a dropped connection), whatever the path."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__()
+        self.reply = reply
+
+    def route(self, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
+        return self.reply
 
 
 @contextmanager
@@ -60,6 +75,11 @@ def serve(server: FixtureServer) -> Iterator[str]:
                 form = self.rfile.read(length).decode()
                 query.update({k: v[-1] for k, v in parse_qs(form).items()})
             reply = server.handle(parts.path, query, dict(self.headers))
+            if reply.delay_seconds:
+                time.sleep(reply.delay_seconds)
+            if reply.close:
+                self.close_connection = True  # nothing sent: the client sees a reset
+                return
             payload = b"" if reply.body is None else json.dumps(reply.body).encode()
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
