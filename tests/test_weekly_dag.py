@@ -3,6 +3,7 @@ and Great Expectations, on the hand-made case of tests/hand_case.py."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -280,16 +281,18 @@ def test_mention_exclusions_match_hand_computation(runs: dict) -> None:
 
 
 def test_failed_validation_blocks_publishing_and_keeps_the_last_file(runs: dict) -> None:
-    """Runs last: drops a snapshot captured in 2030 (a broken export clock). Landing accepts the
-    row (it is well-formed); the raw validation rejects it, so nothing is published."""
+    """Runs last: the VK fetch of week 2 reports its page not fetched (the API refused it).
+    Landing records the report; the raw validation's page completeness fails, so nothing is
+    published."""
     paths: Paths = runs["paths"]
     before = paths.published_file.read_bytes()
-    write_files(paths.inbox, {"page_snapshots/2026-11-20_clock.csv": (
-        "platform,platform_page_id,captured_at,subscribers\n"
-        "instagram,ig_a,2030-01-01 00:00,1\n"
-    )})
+    report = {"platform": "vk", "period_start": WEEK2.isoformat(),
+              "started_at": "2026-11-27T01:00:00+05:00",
+              "pages": {"pA_vk": {"status": "not_fetched", "reason": "HTTP 503 after 3 tries"}}}
+    write_files(paths.inbox, {
+        f"api/vk/{WEEK2.isoformat()}/_fetch_report-20261127T010000.json": json.dumps(report)})
     outcome = run_weekly(paths, WEEK2)
     assert not outcome.ok
-    assert "validate_raw" in outcome.reason and "captured_at" in outcome.reason
+    assert "validate_raw" in outcome.reason and "fetch_completeness" in outcome.reason
     assert outcome.run["status"] == "failed"
     assert paths.published_file.read_bytes() == before
