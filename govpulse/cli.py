@@ -129,6 +129,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
     show.add_argument("--top", type=int, default=5, help="rows per rating (default 5)")
 
+    restore = _command(
+        commands, "restore-previous",
+        "put back the published file the last publication replaced (kept as "
+        "warehouse.previous.duckdb), swapping the two in one step",
+        epilog="The replaced file becomes the previous one, so running it again undoes it. The "
+               "Parquet copies are rewritten from the restored file. The private warehouse is "
+               "not changed: the next run publishes its newer revisions again.")
+    restore.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+
     generate = _command(commands, "generate",
                         "write a deterministic synthetic registry and inbox")
     generate.add_argument("--out", required=True, type=Path,
@@ -180,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                                   args.out or paths.bulletin_dir)
             print(f"Bulletin of the week {args.period_start}: {page}")
             return 0
+        if args.command == "restore-previous":
+            return _restore_previous(args)
         if args.command == "show":
             from govpulse.report import show
 
@@ -194,16 +205,35 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _restore_previous(args: argparse.Namespace) -> int:
+    from govpulse.parquet_export import export_parquet
+    from govpulse.publish import restore_previous
+
+    target = Paths.resolve(publish_dir=args.publish_dir).published_file
+    previous = restore_previous(target)
+    exported = export_parquet(target)
+    print(f"Restored the previous published file: {target} (the one it replaced is now "
+          f"{previous.name}; run this again to undo). Parquet of {len(exported)} rating "
+          f"histories rewritten from it.")
+    return 0
+
+
 def _fetch(args: argparse.Namespace) -> int:
-    from ingestion.connectors.base import ConnectorError
+    """One platform's fetch, with the token the fetch task would use (govpulse.connectors:
+    the Airflow connection, e.g. AIRFLOW_CONN_GOVPULSE_VK or a secrets backend, else
+    GOVPULSE_<P>_TOKEN)."""
+    from govpulse.connectors import credentials
     from ingestion.connectors.fetch import fetch_platform
 
     paths = Paths.resolve(inbox=args.inbox, registry=args.registry)
-    try:
-        report = fetch_platform(args.platform, args.period_start, paths.registry, paths.inbox)
-    except ConnectorError as exc:
-        print(f"govpulse: {exc}", file=sys.stderr)
+    found = credentials(args.platform)
+    if found is None:
+        print(f"govpulse: {args.platform}: no token configured — define the Airflow connection "
+              f"govpulse_{args.platform} or set GOVPULSE_{args.platform.upper()}_TOKEN",
+              file=sys.stderr)
         return 1
+    report = fetch_platform(args.platform, args.period_start, paths.registry, paths.inbox,
+                            token=found.token, api_url=found.api_url)
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -8,8 +8,14 @@ Two ways a miss is noticed:
   not done at the deadline (the scheduler queues the callback; nothing happens if the run finished
   in time, Airflow prunes the deadline).
 
-One alert per run: noticing the same miss twice (a retry, publish then the Airflow callback)
-records it once.
+One alert per week, ever: the deadline concerns the week's first publication. So
+- noticing the same miss twice (a retry, publish then the Airflow callback, a failed run then
+  its re-run) records it once, against the first run that noticed it;
+- a re-run or backfill of a week that was already published (status success or unchanged in
+  ops.runs) records nothing: it publishes a revision, which has no deadline;
+- a backfill of a week that was never published records the one alert, saying the week is first
+  published that late (true, and the operator filling in history expects one per week). The
+  message tells a catch-up (more than 7 days late) from an ordinary miss.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ DUE_AT = time(18, 0)  # local time on the Friday the week closes
 DEADLINE_AFTER_PERIOD_START = timedelta(days=7, hours=18)
 DEADLINE_MISSED = "deadline_missed"
 KINDS_WITH_DEADLINE = ("weekly",)
+# A first publication later than this after the deadline is a catch-up (a backfill of history).
+CATCH_UP = timedelta(days=7)
 
 
 def publication_deadline(period_start: date | str) -> datetime:
@@ -49,16 +57,16 @@ def publication_deadline(period_start: date | str) -> datetime:
 
 def record_alert(warehouse: Path, run_id: str, period_start: date | str, deadline: datetime,
                  message: str, noticed_at: datetime | None = None, attempts: int = 5) -> bool:
-    """Insert a `deadline_missed` alert for the run unless it is already there; return whether a
-    row was added. Retries a few times while another writer holds the warehouse."""
+    """Insert a `deadline_missed` alert unless the week has one already; return whether a row
+    was added. Retries a few times while another writer holds the warehouse."""
     noticed_at = noticed_at or datetime.now(UTC)
     for attempt in range(attempts):
         try:
             with connect(warehouse) as con:
                 ensure_schema(con)
                 exists = con.execute(
-                    "SELECT count(*) FROM ops.alerts WHERE run_id = ? AND kind = ?",
-                    [run_id, DEADLINE_MISSED],
+                    "SELECT count(*) FROM ops.alerts WHERE kind = ? AND period_start = ?",
+                    [DEADLINE_MISSED, str(period_start)],
                 ).fetchone()[0]
                 if exists:
                     return False
@@ -77,24 +85,46 @@ def record_alert(warehouse: Path, run_id: str, period_start: date | str, deadlin
 
 
 def check_run(run: dict[str, Any] | None, event: str, now: datetime | None = None) -> bool:
-    """At publish or failure of a run: if its week's deadline has passed, log a warning and record
-    an alert (once per run). Returns whether the deadline was missed."""
+    """At publish or failure of a run: if its week's deadline has passed and the week was never
+    published, log a warning and record an alert (once per week). Returns whether the deadline
+    was missed by this publication (False for a re-run of a published week)."""
     if not run or run.get("kind") not in KINDS_WITH_DEADLINE:
         return False
     now = now or datetime.now(UTC)
     deadline = publication_deadline(run["period_start"])
     if now <= deadline:
         return False
+    warehouse = Path(run["paths"]["warehouse"])
+    if _published_before(warehouse, run["period_start"], run["run_id"]):
+        log.info("week %s was published before: a re-run publishes a revision, no deadline",
+                 run["period_start"])
+        return False
     late = _late_by(now - deadline)
+    catch_up = " (a backfill or catch-up: first publication)" if now - deadline > CATCH_UP else ""
     message = (f"week {run['period_start']} {event} {late} after its publication deadline "
-               f"{deadline:%Y-%m-%d %H:%M} {TIMEZONE} (METHODOLOGY §0)")
+               f"{deadline:%Y-%m-%d %H:%M} {TIMEZONE}{catch_up} (METHODOLOGY §0)")
     log.warning("deadline missed: %s", message)
     try:  # an alert that cannot be written must not stop the publication
-        record_alert(Path(run["paths"]["warehouse"]), run["run_id"], run["period_start"],
-                     deadline, message, noticed_at=now)
+        record_alert(warehouse, run["run_id"], run["period_start"], deadline, message,
+                     noticed_at=now)
     except Exception:
         log.exception("could not record the missed deadline in ops.alerts")
     return True
+
+
+def _published_before(warehouse: Path, period_start: str, run_id: str) -> bool:
+    """Whether another run published the week already (its first publication is past)."""
+    if not warehouse.exists():
+        return False
+    try:
+        with connect(warehouse, read_only=True) as con:
+            return con.execute(
+                "SELECT count(*) FROM ops.runs WHERE kind = 'weekly' AND period_start = ? "
+                "AND run_id <> ? AND status IN ('success', 'unchanged')",
+                [str(period_start), run_id],
+            ).fetchone()[0] > 0
+    except Exception:  # noqa: BLE001 - locked or no ops yet: check as a first publication
+        return False
 
 
 def _late_by(delta: timedelta) -> str:

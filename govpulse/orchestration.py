@@ -181,7 +181,10 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
         doc_md=__doc__,
     )
     def rating_dag() -> None:
-        @task(task_id=START_TASK)
+        # Every task that writes the warehouse runs in its pool (one writer at a time) with the
+        # retries of a transient error (a lock held a moment too long); every error of a run
+        # that started marks it failed in ops.runs before it propagates.
+        @task(task_id=START_TASK, pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
         def start() -> dict[str, Any]:
             context = get_current_context()
             params = context["params"]
@@ -225,14 +228,17 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
                 raise
 
         def validation_task(stage: str):  # noqa: ANN202
-            @task(task_id=f"validate_{stage}")
+            @task(task_id=f"validate_{stage}", pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
             def validate() -> str:
                 run = _run_context()
                 try:
                     return pipeline.validate(run, stage)
                 except pipeline.ValidationFailed as exc:
                     _failing(run, f"validate_{stage}", exc)
-                    raise AirflowFailException(str(exc)) from exc
+                    raise AirflowFailException(str(exc)) from exc  # a retry would not help
+                except Exception as exc:
+                    _failing(run, f"validate_{stage}", exc)
+                    raise
 
             return validate()
 
@@ -243,6 +249,8 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
             # is still a publication
             deadlines.check_run(run, "published")
             try:
+                # once the file is renamed into place the run is published: what fails after
+                # it (Parquet, bulletin, docs) is recorded as an alert, not raised
                 return pipeline.publish(run)
             except Exception as exc:
                 _failing(run, "publish", exc)

@@ -3,6 +3,15 @@
 
 Every step that writes the private warehouse opens it, works and closes it: DuckDB allows one
 writer process at a time, and the Airflow pool `duckdb_warehouse` (1 slot) serialises them.
+
+A run's status in ops.runs: running -> publishing -> success | unchanged, or failed, or
+interrupted. A run killed mid-way (SIGKILL, power cut) cannot say so itself: the next run of the
+same kind does, when it starts (one run of a DAG at a time, `max_active_runs=1`). It marks the
+earlier `running` runs `interrupted`; a `publishing` one is settled from the published file (the
+outcome is written into the copy before it is renamed into place, so the published ops.runs
+tells whether the rename happened). A revision that `dbt_marts` appended for a run that then
+failed or was interrupted before publishing was never in a published file: it is withdrawn, and
+the re-run appends the same content again as that revision, published this time.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
     run_id = f"{kind}-{start.isoformat()}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     with connect(paths.warehouse) as con:
         ensure_schema(con)
+        settle_earlier_runs(con, kind, run_id, paths.published_file)
         if kind == "annual":
             _require_published_weeks(con, start, end)
         con.execute(
@@ -66,6 +76,85 @@ def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
         "paths": paths.as_strings(),
         "docs": docs,
     }
+
+
+def settle_earlier_runs(con: Any, kind: str, run_id: str, published_file: Path) -> None:
+    """Before a run starts: earlier runs of its kind that never finished are settled (see the
+    module docstring), and the revisions of runs that never published are withdrawn."""
+    for earlier, status in con.execute(
+        "SELECT run_id, status FROM ops.runs WHERE kind = ? AND status IN ('running', "
+        "'publishing') ORDER BY started_at", [kind],
+    ).fetchall():
+        outcome = _published_outcome(published_file, earlier) if status == "publishing" else None
+        if outcome:
+            con.execute(
+                "UPDATE ops.runs SET status = ?, finished_at = ?, revision_published = ?, "
+                "message = ? WHERE run_id = ?", [*outcome, earlier])
+            log.warning("run %s was stopped after it published: recorded as %s", earlier,
+                        outcome[0])
+            continue
+        con.execute(
+            "UPDATE ops.runs SET status = 'interrupted', finished_at = now(), message = ? "
+            "WHERE run_id = ?",
+            [f"interrupted: stopped while {status} (killed or crashed), nothing published; "
+             f"noticed when run {run_id} started", earlier])
+        log.warning("run %s stopped while %s: marked interrupted", earlier, status)
+    _withdraw_unpublished_revisions(con, run_id)
+
+
+def _published_outcome(published_file: Path, run_id: str) -> list[Any] | None:
+    """The outcome of a run as the published file records it, if the file has it as finished."""
+    if not published_file.exists():
+        return None
+    try:
+        with connect(published_file, read_only=True) as pub:
+            row = pub.execute(
+                "SELECT status, finished_at, revision_published, message FROM ops.runs "
+                "WHERE run_id = ? AND status IN ('success', 'unchanged')", [run_id],
+            ).fetchone()
+    except Exception:  # noqa: BLE001 - an unreadable published file: treat as not published
+        log.warning("could not read %s to settle run %s", published_file, run_id, exc_info=True)
+        return None
+    return list(row) if row else None
+
+
+def _withdraw_unpublished_revisions(con: Any, run_id: str) -> None:
+    """Delete the rows the rating histories got from runs that failed or were interrupted
+    before publishing (their `published_at` is the run's `started_at`) and that no later
+    publication included."""
+    runs = [r for (r,) in con.execute(
+        """
+        SELECT started_at FROM ops.runs
+        WHERE status IN ('failed', 'interrupted') AND revision_published IS NULL
+          AND started_at > coalesce((SELECT max(finished_at) FROM ops.runs
+                                     WHERE status IN ('success', 'unchanged')),
+                                    '-infinity'::TIMESTAMPTZ)
+        """).fetchall()]
+    if not runs:
+        return
+    histories = [t for (t,) in con.execute(
+        """
+        SELECT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t
+          ON t.database_name = c.database_name AND t.schema_name = c.schema_name
+         AND t.table_name = c.table_name
+        WHERE c.database_name = current_database() AND c.schema_name = 'marts'
+          AND c.column_name IN ('published_at', 'revision')
+        GROUP BY c.table_name HAVING count(*) = 2 ORDER BY c.table_name
+        """).fetchall()]
+    for started_at in runs:
+        withdrawn = 0
+        for table in histories:
+            withdrawn += con.execute(
+                f'DELETE FROM marts."{table}" WHERE published_at = ?', [started_at],
+            ).fetchone()[0]
+        if withdrawn:
+            con.execute(
+                "UPDATE ops.runs SET message = concat_ws('; ', message, ?) "
+                "WHERE started_at = ? AND status IN ('failed', 'interrupted')",
+                [f"its unpublished revision ({withdrawn} rows) was withdrawn by run {run_id}",
+                 started_at])
+            log.warning("withdrew %d unpublished rating rows of the run started at %s",
+                        withdrawn, started_at)
 
 
 def _require_published_weeks(con: Any, start: date, end: date) -> None:
@@ -122,6 +211,7 @@ def land(run: dict[str, Any]) -> dict[str, Any]:
         "rows_quarantined": report.rows_quarantined,
         "files_loaded": report.files_loaded,
         "files_skipped": report.files_skipped,
+        "files_deferred": len(report.deferred),
     }
 
 
@@ -132,25 +222,45 @@ def validate(run: dict[str, Any], stage: str) -> str:
     paths = paths_of(run)
     start = date.fromisoformat(run["period_start"])
     if stage == "raw":
-        report = validation.validate_raw(paths.warehouse, run["run_id"], start)
+        # rows landed by an interrupted run before it validated them are audited now: the
+        # re-run skips their files as loaded, so its own rows would not include them
+        reports = [validation.validate_raw(paths.warehouse, earlier, start)
+                   for earlier in _unaudited_runs(paths.warehouse, run["run_id"])]
+        reports.append(validation.validate_raw(paths.warehouse, run["run_id"], start))
     else:
-        report = validation.validate_candidates(paths.warehouse, run["run_id"], start,
-                                                kind=run["kind"])
-    validation.record(paths.warehouse, report)
-    # GX results for the Data Docs publish renders; a failed result is kept too (and a
-    # store that fails does not stop a run the suites passed: the docs are secondary)
-    try:
-        from govpulse.data_docs import store_results
+        reports = [validation.validate_candidates(paths.warehouse, run["run_id"], start,
+                                                  kind=run["kind"])]
+    for report in reports:
+        validation.record(paths.warehouse, report)
+        # GX results for the Data Docs publish renders; a failed result is kept too (and a
+        # store that fails does not stop a run the suites passed: the docs are secondary)
+        try:
+            from govpulse.data_docs import store_results
 
-        store_results(paths.warehouse, report)
-    except Exception:
-        log.warning("could not store the GX results of %s for the Data Docs", stage,
-                    exc_info=True)
-    summary = report.summary()
+            store_results(paths.warehouse, report)
+        except Exception:
+            log.warning("could not store the GX results of %s for the Data Docs", stage,
+                        exc_info=True)
+    summary = "; ".join(
+        (f"rows of interrupted run {r.run_id}: " if r.run_id != run["run_id"] else "")
+        + r.summary() for r in reports)
     log.info(summary)
-    if not report.success:
+    if not all(r.success for r in reports):
         raise ValidationFailed(f"validation of {stage} failed, nothing published: {summary}")
     return summary
+
+
+def _unaudited_runs(warehouse: Path, run_id: str) -> list[str]:
+    """Interrupted runs that landed files and never got as far as validating them."""
+    with connect(warehouse, read_only=True) as con:
+        return [r for (r,) in con.execute(
+            """
+            SELECT DISTINCT l.run_id FROM ops.loaded_files l
+            JOIN ops.runs r ON r.run_id = l.run_id
+            WHERE r.status = 'interrupted' AND l.run_id <> ?
+              AND NOT EXISTS (SELECT 1 FROM ops.validations v WHERE v.run_id = l.run_id)
+            ORDER BY l.run_id
+            """, [run_id]).fetchall()]
 
 
 def dbt_env(run: dict[str, Any]) -> dict[str, str]:
@@ -173,8 +283,10 @@ def dbt_vars(run: dict[str, Any]) -> dict[str, str]:
 
 
 def publish(run: dict[str, Any]) -> dict[str, Any]:
-    """Record the outcome in ops.runs, publish marts and ops atomically, then their Parquet."""
-    from govpulse.parquet_export import export_parquet
+    """Publish marts and ops atomically with the run's outcome, then their Parquet, the
+    bulletin and the docs. Once the file is renamed into place the run is published: a later
+    failure is recorded as a `publish_incomplete` alert and in the run's message, not as a
+    failed run."""
     from govpulse.publish import publish as publish_file
 
     paths = paths_of(run)
@@ -191,23 +303,75 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
         ]
         revision = max(revisions) if revisions else None
         status = "success" if revision else "unchanged"
-        con.execute(
-            "UPDATE ops.runs SET status = ?, finished_at = now(), revision_published = ?, "
-            "message = ? WHERE run_id = ?",
-            [status, revision,
-             f"published revision {revision}" if revision else "nothing changed",
-             run["run_id"]],
-        )
-    target = publish_file(paths.warehouse, paths.published_file)
+        message = f"published revision {revision}" if revision else "nothing changed"
+        con.execute("UPDATE ops.runs SET status = 'publishing', message = ? WHERE run_id = ?",
+                    [message, run["run_id"]])
+    outcome = [status, datetime.now(UTC), revision, message, run["run_id"]]
+    record = ("UPDATE {}ops.runs SET status = ?, finished_at = ?, revision_published = ?, "
+              "message = ? WHERE run_id = ?")
+    # the copy says how the run ended before it is renamed into place: the published file and
+    # the private warehouse agree whatever moment the run is killed at (settle_earlier_runs)
+    target = publish_file(paths.warehouse, paths.published_file,
+                          finish=lambda pub: pub.execute(record.format("pub."), outcome))
     log.info("published %s (%s)", target, status)
-    # Parquet follows the published file (never precedes it), one folder swapped per relation.
-    exported = export_parquet(target)
-    log.info("wrote Parquet of %d rating histories under %s", len(exported),
-             target.parent / "parquet")
-    bulletin = _write_bulletin(run, target, paths) if run["kind"] == "weekly" else None
-    docs = _write_docs(run, paths) if run.get("docs", True) else {}
+    problems: list[str] = []
+    try:
+        with connect(paths.warehouse) as con:
+            con.execute(record.format(""), outcome)
+    except Exception as exc:  # noqa: BLE001 - the next run settles it from the published file
+        problems.append(f"ops.runs not updated: {exc}")
+    bulletin, docs = _after_publish(run, target, paths, problems)
+    if problems:
+        _record_incomplete(run, problems)
     return {"status": status, "revision": revision, "published_file": str(target),
-            "bulletin": str(bulletin) if bulletin else None, "docs": docs}
+            "bulletin": str(bulletin) if bulletin else None, "docs": docs,
+            "problems": problems}
+
+
+def _after_publish(run: dict[str, Any], target: Path, paths: Paths,
+                   problems: list[str]) -> tuple[Path | None, dict[str, str]]:
+    """Parquet, bulletin and docs of a publication; what fails is added to `problems`."""
+    from govpulse.parquet_export import export_parquet
+
+    bulletin, docs = None, {}
+    try:  # Parquet follows the published file (never precedes it), one folder swapped each
+        exported = export_parquet(target)
+        log.info("wrote Parquet of %d rating histories under %s", len(exported),
+                 target.parent / "parquet")
+    except Exception as exc:  # noqa: BLE001 - the publication stands
+        problems.append(f"Parquet not written: {exc}")
+    try:
+        if run["kind"] == "weekly":
+            bulletin = _write_bulletin(run, target, paths)
+    except Exception as exc:  # noqa: BLE001 - the publication stands
+        problems.append(f"bulletin not written: {exc}")
+    try:
+        if run.get("docs", True):
+            docs = _write_docs(run, paths)
+    except Exception as exc:  # noqa: BLE001 - the publication stands
+        problems.append(f"docs not written: {exc}")
+    return bulletin, docs
+
+
+PUBLISH_INCOMPLETE = "publish_incomplete"
+
+
+def _record_incomplete(run: dict[str, Any], problems: list[str]) -> None:
+    """The file is published but something after it failed: say so in ops (alert + message)."""
+    text = "published, but " + "; ".join(problems)
+    log.error("run %s: %s", run["run_id"], text)
+    try:
+        with connect(paths_of(run).warehouse) as con:
+            ensure_schema(con)
+            con.execute(
+                "INSERT INTO ops.alerts (run_id, kind, period_start, deadline, noticed_at, "
+                "message) VALUES (?, ?, ?, NULL, now(), ?)",
+                [run["run_id"], PUBLISH_INCOMPLETE, run["period_start"], text[:2000]])
+            con.execute("UPDATE ops.runs SET message = concat_ws('; ', message, ?) "
+                        "WHERE run_id = ?", [text[:2000], run["run_id"]])
+    except Exception:
+        log.exception("could not record in ops that run %s published incompletely",
+                      run["run_id"])
 
 
 def _write_docs(run: dict[str, Any], paths: Paths) -> dict[str, str]:
@@ -244,12 +408,13 @@ def _write_bulletin(run: dict[str, Any], published_file: Path, paths: Paths) -> 
 
 
 def fail_run(run: dict[str, Any] | None, message: str) -> None:
-    """Mark the run failed in ops.runs (the published file is left as it was)."""
+    """Mark the run failed in ops.runs (the published file is left as it was). A run that has
+    published already stays published."""
     if not run:
         return
     with connect(paths_of(run).warehouse) as con:
         con.execute(
             "UPDATE ops.runs SET status = 'failed', finished_at = now(), message = ? "
-            "WHERE run_id = ?",
+            "WHERE run_id = ? AND status IN ('running', 'publishing')",
             [message[:2000], run["run_id"]],
         )

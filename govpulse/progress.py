@@ -55,6 +55,8 @@ def describe(task_id: str, value: Any) -> str:
             text = f"{total:,} rows landed, {value.get('rows_quarantined') or 0:,} quarantined"
             if value.get("files_skipped"):
                 text += f", {value['files_skipped']} files already loaded"
+            if value.get("files_deferred"):
+                text += f", {value['files_deferred']} still being written (next run)"
             return text
         if "status" in value and "revision" in value:  # publish
             return (f"revision {value['revision']} published" if value.get("revision")

@@ -1,7 +1,11 @@
 """Publish the marts and ops of the private warehouse as a read-only file for analysts and BI.
 
 The copy is written next to the target under a temporary name and renamed over it: readers that
-hold the old file keep reading it, new readers see the new one, nobody sees half of it. The file
+hold the old file keep reading it, new readers see the new one, nobody sees half of it. Just
+before the rename the file it replaces gets a second name, `<name>.previous.duckdb` (a hard link:
+the target is never missing), so `govpulse restore-previous` can swap it back in one step.
+Temporary files of a publisher that was killed (`.<name>.<pid>.tmp` and its `.wal`) are removed
+by the next publish. The file
 uses DuckDB's v1.4 storage format so BI drivers bundling older DuckDB can open it. The dbt docs
 descriptions, which dbt stores as DuckDB comments in the private warehouse (`persist_docs`), are
 carried over to the copy, so a BI tool browsing the catalog sees what each table and column means.
@@ -9,18 +13,31 @@ carried over to the copy, so a BI tool browsing the catalog sees what each table
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
+from govpulse.folders import _exchange
 from ingestion.warehouse import memory_limit
+
+log = logging.getLogger(__name__)
 
 STORAGE_VERSION = "v1.4.0"
 PUBLISHED_SCHEMAS = ("marts", "ops")
 # Raw rows may carry private persons' ids and texts: the published quarantine keeps file, line
 # and reason only (the full row stays in the private warehouse).
 REDACTED_COLUMNS = {("ops", "quarantine"): ("raw_row",)}
+
+# Test hook of tests/test_crash_safety.py: with GOVPULSE_CRASH_PAUSE=<point>, a publisher reaching
+# that point creates the file GOVPULSE_CRASH_PAUSE_MARKER and waits there to be killed (the one
+# moment no outside observer can catch: the copy is complete, not yet renamed). Unset: nothing.
+CRASH_PAUSE_ENV = "GOVPULSE_CRASH_PAUSE"
+CRASH_PAUSE_MARKER_ENV = "GOVPULSE_CRASH_PAUSE_MARKER"
 
 
 def _literal(value: str) -> str:
@@ -31,10 +48,19 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def publish(warehouse: Path, target: Path) -> Path:
-    """Write `target` atomically from the private warehouse; return its path."""
+def previous_of(target: Path) -> Path:
+    """Where the file a publication replaced is kept: `warehouse.previous.duckdb`."""
+    return target.with_name(f"{target.stem}.previous{target.suffix}")
+
+
+def publish(warehouse: Path, target: Path,
+            finish: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> Path:
+    """Write `target` atomically from the private warehouse; return its path. `finish` runs on
+    the copy (attached as `pub`) before it is renamed into place, e.g. to record the run's
+    outcome in the published ops.runs."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    remove_stale_temps(target)
+    tmp = _temp_of(target, os.getpid())
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
     con = duckdb.connect(config={"memory_limit": memory_limit()})
@@ -42,14 +68,111 @@ def publish(warehouse: Path, target: Path) -> Path:
         con.execute(f"ATTACH {_literal(str(warehouse))} AS src (READ_ONLY)")
         con.execute(f"ATTACH {_literal(str(tmp))} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
         _copy(con, catalog=warehouse.stem)
+        if finish is not None:
+            finish(con)
         con.execute("USE memory")
         con.execute("DETACH pub")
     finally:
         con.close()
     with tmp.open("rb") as f:
         os.fsync(f.fileno())
+    _pause_point("before-replace")
+    _keep_previous(target)
     os.replace(tmp, target)
+    _fsync_dir(target.parent)
     return target
+
+
+def restore_previous(target: Path) -> Path:
+    """Swap the published file and the one it replaced, in one step (the swapped-out file is
+    kept as the previous one, so a second restore undoes the first); return the previous path.
+    """
+    previous = previous_of(target)
+    if not previous.exists():
+        raise FileNotFoundError(f"no previous published file next to {target} ({previous.name}"
+                                ": nothing was published over it yet)")
+    if target.exists() and _exchange(previous, target):
+        _fsync_dir(target.parent)
+        return previous
+    # no atomic exchange here: a second name for the current file, then two renames; the
+    # target always names a complete file
+    aside = target.with_name(f".{target.name}.{os.getpid()}.aside")
+    aside.unlink(missing_ok=True)
+    if target.exists():
+        os.link(target, aside)
+    os.replace(previous, target)
+    if aside.exists():
+        os.replace(aside, previous)
+    _fsync_dir(target.parent)
+    return previous
+
+
+def remove_stale_temps(target: Path) -> list[Path]:
+    """Remove the temporary copies (and their .wal) a killed publisher left next to `target`;
+    a copy of a publisher still alive is left alone. Returns what was removed."""
+    removed = []
+    leftovers = [*target.parent.glob(f".{target.name}.*.tmp*"),
+                 *target.parent.glob(f".{target.name}.*.aside")]
+    for path in leftovers:
+        pid = path.name[len(target.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        log.warning("removed temporary files of an interrupted publish: %s",
+                    ", ".join(p.name for p in removed))
+    return removed
+
+
+def _temp_of(target: Path, pid: int) -> Path:
+    return target.with_name(f".{target.name}.{pid}.tmp")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _keep_previous(target: Path) -> None:
+    """Give the current published file its second name before it is replaced: a hard link taken
+    under a temporary name and renamed, so neither name is ever missing or half-written."""
+    if not target.exists():
+        return
+    link = target.with_name(f".{target.name}.{os.getpid()}.tmp.previous")
+    link.unlink(missing_ok=True)
+    os.link(target, link)
+    os.replace(link, previous_of(target))
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames durable (a power cut must not bring back the old names). Done after
+    the rename: a file system that cannot sync a folder must not fail a finished publish."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        log.warning("could not sync the folder %s: %s", folder, exc)
+
+
+def _pause_point(name: str) -> None:
+    if os.environ.get(CRASH_PAUSE_ENV) != name:
+        return
+    marker = os.environ.get(CRASH_PAUSE_MARKER_ENV)
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    print(f"govpulse: paused at crash point {name}, waiting to be killed", file=sys.stderr,
+          flush=True)
+    while True:
+        time.sleep(1)
 
 
 def _copy(con: duckdb.DuckDBPyConnection, catalog: str) -> None:

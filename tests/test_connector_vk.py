@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -292,6 +293,35 @@ def test_a_refused_token_stops_the_fetch_and_is_written_nowhere(
     assert report.pages["p-vk-001"]["status"] == "not_fetched"
     files = [p for p in inbox.rglob("*") if p.is_file()]
     assert files and all(TOKEN.encode() not in p.read_bytes() for p in files)
+
+
+def test_cli_fetch_takes_the_airflow_connection_over_the_environment(
+    server: VkServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`govpulse fetch` uses the token a fetch task would: the connection govpulse_vk (here
+    from AIRFLOW_CONN_GOVPULSE_VK) wins over a stale GOVPULSE_VK_TOKEN, and neither is shown."""
+    from govpulse.cli import main
+
+    url = os.environ["GOVPULSE_VK_API_URL"]
+    stale = "vk-stale-token-0b7d"
+    monkeypatch.setenv("GOVPULSE_VK_TOKEN", stale)
+    monkeypatch.setenv("AIRFLOW_CONN_GOVPULSE_VK", json.dumps(
+        {"conn_type": "http", "host": url, "password": TOKEN}))
+    registry = write_registry(tmp_path / "registry", [("p-vk-001", "vk", str(GROUP))])
+    code = main(["fetch", "vk", "--period-start", PERIOD.start.isoformat(),
+                 "--registry", str(registry), "--inbox", str(tmp_path / "inbox")])
+    out = capsys.readouterr()
+    assert code == 0, out
+    assert "1/1 pages fetched" in out.out
+    # the server answers only TOKEN: the stale environment token would have been refused
+    assert server.requests
+    assert TOKEN not in out.out + out.err and stale not in out.out + out.err
+    monkeypatch.delenv("AIRFLOW_CONN_GOVPULSE_VK")
+    monkeypatch.delenv("GOVPULSE_VK_TOKEN")
+    assert main(["fetch", "vk", "--period-start", PERIOD.start.isoformat(),
+                 "--registry", str(registry), "--inbox", str(tmp_path / "inbox")]) == 1
+    assert "define the Airflow connection govpulse_vk" in capsys.readouterr().err
 
 
 # ---- staging: VK and OK captures through their dbt models, in one dbt run ------------------

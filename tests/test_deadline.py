@@ -1,6 +1,7 @@
 """The publication deadline (METHODOLOGY §0): a week is due by Friday 18:00 Asia/Almaty of the day
-it closes; a run that publishes later records one `deadline_missed` alert in ops.alerts and still
-publishes; Airflow's Deadline Alert callback records the same when the run is not done in time."""
+it closes; a run that publishes later records one `deadline_missed` alert in ops.alerts (one per
+week, none for a re-run of a published week) and still publishes; Airflow's Deadline Alert
+callback records the same when the run is not done in time."""
 
 from __future__ import annotations
 
@@ -61,6 +62,31 @@ def test_a_run_in_time_records_nothing_and_a_late_one_records_one_alert(tmp_path
     assert "failed at land" in message
     # monthly and annual runs have no publication deadline
     assert not check_run({**run, "kind": "monthly", "run_id": "m"}, "published", now=late)
+
+
+def test_one_alert_per_week_and_none_for_a_rerun_of_a_published_week(tmp_path: Path) -> None:
+    from ingestion.warehouse import connect, ensure_schema
+
+    warehouse = tmp_path / "w.duckdb"
+    paths = {"warehouse": str(warehouse)}
+    late = datetime(2026, 11, 20, 18, 1, tzinfo=ALMATY)
+    first = {"run_id": "r1", "kind": "weekly", "period_start": "2026-11-13", "paths": paths}
+    assert check_run(first, "failed at dbt_marts", now=late)
+    # its re-run publishes the week for the first time: the same miss, not a second alert
+    assert check_run({**first, "run_id": "r2"}, "published", now=late + timedelta(hours=2))
+    [(run_id, _, _, _, message)] = _alerts(warehouse)
+    assert run_id == "r1" and "failed at dbt_marts" in message
+    with connect(warehouse) as con:
+        ensure_schema(con)
+        con.execute("INSERT INTO ops.runs (run_id, kind, period_start, status) "
+                    "VALUES ('r2', 'weekly', '2026-11-13', 'success')")
+    # a later re-run (or backfill) of the published week publishes a revision: no deadline
+    assert not check_run({**first, "run_id": "r3"}, "published", now=late + timedelta(days=30))
+    assert len(_alerts(warehouse)) == 1
+    # a week first published long after its deadline (a backfill) says so
+    old = {**first, "run_id": "b1", "period_start": "2026-10-02"}
+    assert check_run(old, "published", now=late)
+    assert "a backfill or catch-up: first publication" in _alerts(warehouse)[-1][4]
 
 
 def test_airflow_deadline_callback_records_the_run_still_running(tmp_path: Path) -> None:
