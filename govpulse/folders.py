@@ -12,7 +12,7 @@ from pathlib import Path
 
 def replace_folder(new: Path, final: Path) -> None:
     """Put the finished folder `new` in place of `final` and remove the previous one."""
-    if final.exists() and _exchange(new, final):
+    if final.exists() and exchange(new, final):
         shutil.rmtree(new, ignore_errors=True)  # holds the previous folder now
         return
     # No atomic exchange here: the old folder moves aside and the new one takes its name (two
@@ -25,7 +25,7 @@ def replace_folder(new: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _exchange(a: Path, b: Path) -> bool:
+def exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
     if sys.platform != "linux":
         return False

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from govpulse.folders import _exchange
+from govpulse.folders import exchange
 from ingestion.warehouse import memory_limit
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def restore_previous(target: Path) -> Path:
     if not previous.exists():
         raise FileNotFoundError(f"no previous published file next to {target} ({previous.name}"
                                 ": nothing was published over it yet)")
-    if target.exists() and _exchange(previous, target):
+    if target.exists() and exchange(previous, target):
         _fsync_dir(target.parent)
         return previous
     # no atomic exchange here: a second name for the current file, then two renames; the
