@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="show Airflow's own task logs instead of one progress "
                                       "line per task (default: progress, warnings and the "
                                       "summary)")
+        kind_parser.add_argument("--no-docs", dest="docs", action="store_false",
+                                 help="leave the published dbt docs and GX Data Docs as they "
+                                      "are (quicker re-runs; the data, Parquet and bulletin "
+                                      "are published as usual)")
 
     fetch = _command(
         commands, "fetch",
@@ -294,7 +298,7 @@ def _run(args: argparse.Namespace) -> int:
           f"(inbox {paths.inbox}) …", flush=True)
     # progress lines replace Airflow's task logs; with --verbose the logs are the progress
     outcome = run_dag(args.kind, paths, args.period_start,
-                      progress=None if args.verbose else sys.stdout)
+                      progress=None if args.verbose else sys.stdout, docs=args.docs)
     if outcome.run:
         print(outcome.summary(), flush=True)
     if not outcome.ok:

@@ -84,9 +84,9 @@ def _run_checks(warehouse: Path, run_id: str | None) -> tuple[int, int, list[str
     return passed, failed, alerts
 
 
-def run_weekly(paths: Paths, period_start: date) -> RunOutcome:
+def run_weekly(paths: Paths, period_start: date, docs: bool = True) -> RunOutcome:
     """Trigger `weekly_ratings` for the week through Airflow and wait for it to finish."""
-    return run_dag("weekly", paths, period_start)
+    return run_dag("weekly", paths, period_start, docs=docs)
 
 
 def run_dag(kind: str, paths: Paths, period_start: date,

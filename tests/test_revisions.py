@@ -34,9 +34,9 @@ def history(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     })
     paths = Paths.resolve(inbox=inbox, registry=registry, warehouse=root / "w.duckdb",
                           publish_dir=root / "publish")
-    outcomes = [run_weekly(paths, WEEK1), run_weekly(paths, WEEK2)]
+    outcomes = [run_weekly(paths, WEEK1, docs=False), run_weekly(paths, WEEK2, docs=False)]
     write_files(inbox, {"mentions/w1_late.csv": HEADER + mentions(WEEK1, "late", "B", 3)})
-    outcomes += [run_weekly(paths, WEEK1), run_weekly(paths, WEEK2)]
+    outcomes += [run_weekly(paths, WEEK1, docs=False), run_weekly(paths, WEEK2, docs=False)]
     assert all(o.ok for o in outcomes), [o.reason for o in outcomes]
     with duckdb.connect(str(paths.published_file), read_only=True) as con:
         rows = con.execute(

@@ -13,6 +13,7 @@ import base64
 import json
 import secrets
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -150,9 +151,16 @@ def outputs(capfd: pytest.CaptureFixture[str]) -> str:
     return captured.out + captured.err
 
 
+def task_logs_since(airflow_home: Path, since: float) -> str:
+    """Text of the task log files written since `since` (where Airflow sends task logging when
+    an earlier test in the same process configured it so)."""
+    return "".join(p.read_text(errors="replace") for p in (airflow_home / "logs").rglob("*")
+                   if p.is_file() and p.stat().st_mtime >= since)
+
+
 def test_tokens_of_a_normal_run_are_written_nowhere(
     airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capfd: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
 ) -> None:
     """VK's token is the Airflow connection's (a different one in the environment is ignored,
     with a warning); TGStat's comes from the environment and travels in the query string."""
@@ -176,8 +184,11 @@ def test_tokens_of_a_normal_run_are_written_nowhere(
         monkeypatch.setenv("GOVPULSE_TELEGRAM_API_URL", urls["telegram"])
         monkeypatch.setenv("GOVPULSE_TELEGRAM_TOKEN", tokens["telegram"])
         monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
-        outcome = run_weekly(paths, start.date())
+        began = time.time()
+        with caplog.at_level("WARNING", logger="govpulse.connectors"):
+            outcome = run_weekly(paths, start.date())
     output = outputs(capfd)
+    logged = output + caplog.text + task_logs_since(airflow_db, began)
     assert outcome.ok, outcome.reason
     with duckdb.connect(str(paths.published_file), read_only=True) as con:
         fetched = con.execute("SELECT platform, status FROM ops.fetch_pages "
@@ -185,7 +196,7 @@ def test_tokens_of_a_normal_run_are_written_nowhere(
     assert fetched == [("telegram", "fetched"), ("vk", "fetched")]
     # the connection won: the server only knows its token
     assert {h.get("Authorization") for _, _, h in vk.requests} == {f"Bearer {tokens['vk']}"}
-    assert "vk: GOVPULSE_VK_TOKEN differs from the Airflow connection govpulse_vk" in output
+    assert "vk: GOVPULSE_VK_TOKEN differs from the Airflow connection govpulse_vk" in logged
     assert any("token" in q for _, q, _ in tgstat.requests)  # the query-string case ran
     assert leaks(tokens, [tmp_path, airflow_db], output) == []
 

@@ -114,12 +114,16 @@ alias_matches as (
                 else contains({{ mark_words('texts.text_normalized') }}, aliases.alias_marked)
            end)
     union
-    -- aliases that start or end with a sign, e.g. «(ВКО)»: the general check
+    -- aliases that start or end with a sign, e.g. «(ВКО)»: the general check, a regex per
+    -- (text, alias) pair, so only where a plain substring test found the alias (texts x such
+    -- aliases is a nested loop; the registry has none today)
     select texts.platform, texts.mention_id, aliases.entity_id
     from texts
     join aliases
       on not aliases.is_word_bounded
-     and {{ contains_whole_word('texts.text_normalized', 'aliases.alias_normalized') }}
+     and (case when contains(texts.text_normalized, aliases.alias_normalized)
+               then {{ contains_whole_word('texts.text_normalized', 'aliases.alias_normalized') }}
+               else false end)
 ),
 
 by_alias as (
