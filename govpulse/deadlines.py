@@ -152,6 +152,9 @@ def on_deadline_missed(context: dict[str, Any] | None = None, kind: str = "weekl
     paths = Paths.resolve(conf.get("inbox"), conf.get("registry"), conf.get("warehouse"),
                           conf.get("publish_dir"))
     run_id = _registered_run(paths.warehouse, kind, period) or f"airflow:{dag_run.get('run_id')}"
+    if _published_before(paths.warehouse, period, run_id):
+        log.info("week %s was published before: a stuck re-run has no deadline", period)
+        return
     message = (f"week {period} not published by its deadline {deadline:%Y-%m-%d %H:%M} "
                f"{TIMEZONE}: DAG run {dag_run.get('run_id')} is still "
                f"{dag_run.get('state') or 'running'}")

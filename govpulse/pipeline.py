@@ -81,9 +81,13 @@ def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
 def settle_earlier_runs(con: Any, kind: str, run_id: str, published_file: Path) -> None:
     """Before a run starts: earlier runs of its kind that never finished are settled (see the
     module docstring), and the revisions of runs that never published are withdrawn."""
+    # a `publishing` run of any kind is dead: publishing holds the warehouse's one slot, as this
+    # start does (and settling it now keeps its outcome before another kind's publication
+    # copies the warehouse's ops.runs over the published file's). A `running` one of another
+    # kind may be waiting for the slot: only this kind's are settled.
     for earlier, status in con.execute(
-        "SELECT run_id, status FROM ops.runs WHERE kind = ? AND status IN ('running', "
-        "'publishing') ORDER BY started_at", [kind],
+        "SELECT run_id, status FROM ops.runs WHERE status = 'publishing' "
+        "OR (kind = ? AND status = 'running') ORDER BY started_at", [kind],
     ).fetchall():
         outcome = _published_outcome(published_file, earlier) if status == "publishing" else None
         if outcome:
@@ -99,7 +103,7 @@ def settle_earlier_runs(con: Any, kind: str, run_id: str, published_file: Path) 
             [f"interrupted: stopped while {status} (killed or crashed), nothing published; "
              f"noticed when run {run_id} started", earlier])
         log.warning("run %s stopped while %s: marked interrupted", earlier, status)
-    _withdraw_unpublished_revisions(con, run_id)
+    _withdraw_unpublished_revisions(con, kind, run_id)
 
 
 def _published_outcome(published_file: Path, run_id: str) -> list[Any] | None:
@@ -118,18 +122,20 @@ def _published_outcome(published_file: Path, run_id: str) -> list[Any] | None:
     return list(row) if row else None
 
 
-def _withdraw_unpublished_revisions(con: Any, run_id: str) -> None:
-    """Delete the rows the rating histories got from runs that failed or were interrupted
-    before publishing (their `published_at` is the run's `started_at`) and that no later
-    publication included."""
+def _withdraw_unpublished_revisions(con: Any, kind: str, run_id: str) -> None:
+    """Delete the rows the rating histories got from runs of this kind that failed or were
+    interrupted before publishing (their `published_at` is the run's `started_at`) and that no
+    later publication included. Only this kind's: a run of another DAG marked failed may be
+    waiting for a retry that publishes its revision (one run of a DAG at a time, so a run of
+    this kind that failed is over)."""
     runs = [r for (r,) in con.execute(
         """
         SELECT started_at FROM ops.runs
-        WHERE status IN ('failed', 'interrupted') AND revision_published IS NULL
+        WHERE kind = ? AND status IN ('failed', 'interrupted') AND revision_published IS NULL
           AND started_at > coalesce((SELECT max(finished_at) FROM ops.runs
                                      WHERE status IN ('success', 'unchanged')),
                                     '-infinity'::TIMESTAMPTZ)
-        """).fetchall()]
+        """, [kind]).fetchall()]
     if not runs:
         return
     histories = [t for (t,) in con.execute(
@@ -224,8 +230,9 @@ def validate(run: dict[str, Any], stage: str) -> str:
     if stage == "raw":
         # rows landed by an interrupted run before it validated them are audited now: the
         # re-run skips their files as loaded, so its own rows would not include them
-        reports = [validation.validate_raw(paths.warehouse, earlier, start)
-                   for earlier in _unaudited_runs(paths.warehouse, run["run_id"])]
+        reports = [validation.validate_raw(paths.warehouse, earlier, earlier_start,
+                                           rows_only=True)
+                   for earlier, earlier_start in _unaudited_runs(paths.warehouse, run)]
         reports.append(validation.validate_raw(paths.warehouse, run["run_id"], start))
     else:
         reports = [validation.validate_candidates(paths.warehouse, run["run_id"], start,
@@ -250,17 +257,19 @@ def validate(run: dict[str, Any], stage: str) -> str:
     return summary
 
 
-def _unaudited_runs(warehouse: Path, run_id: str) -> list[str]:
-    """Interrupted runs that landed files and never got as far as validating them."""
+def _unaudited_runs(warehouse: Path, run: dict[str, Any]) -> list[tuple[str, date]]:
+    """Earlier runs of this kind that died or failed after landing files and before validating
+    them (no ops.validations row): (run_id, period_start). Their rows are audited once, by the
+    next run, without the fetch completeness of a fetch that is over."""
     with connect(warehouse, read_only=True) as con:
-        return [r for (r,) in con.execute(
+        return con.execute(
             """
-            SELECT DISTINCT l.run_id FROM ops.loaded_files l
+            SELECT DISTINCT l.run_id, r.period_start FROM ops.loaded_files l
             JOIN ops.runs r ON r.run_id = l.run_id
-            WHERE r.status = 'interrupted' AND l.run_id <> ?
+            WHERE r.kind = ? AND r.status IN ('interrupted', 'failed') AND l.run_id <> ?
               AND NOT EXISTS (SELECT 1 FROM ops.validations v WHERE v.run_id = l.run_id)
             ORDER BY l.run_id
-            """, [run_id]).fetchall()]
+            """, [run["kind"], run["run_id"]]).fetchall()
 
 
 def dbt_env(run: dict[str, Any]) -> dict[str, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -80,6 +81,7 @@ def publish(warehouse: Path, target: Path,
     _keep_previous(target)
     os.replace(tmp, target)
     _fsync_dir(target.parent)
+    _pause_point("after-replace")
     return target
 
 
@@ -109,7 +111,9 @@ def restore_previous(target: Path) -> Path:
 
 def remove_stale_temps(target: Path) -> list[Path]:
     """Remove the temporary copies (and their .wal) a killed publisher left next to `target`;
-    a copy of a publisher still alive is left alone. Returns what was removed."""
+    a copy of a publisher still alive is left alone. Returns what was removed. Liveness is
+    judged by process id on this host: every publisher of a folder runs on one host (in
+    compose, the scheduler's container)."""
     removed = []
     leftovers = [*target.parent.glob(f".{target.name}.*.tmp*"),
                  *target.parent.glob(f".{target.name}.*.aside")]
@@ -146,7 +150,11 @@ def _keep_previous(target: Path) -> None:
         return
     link = target.with_name(f".{target.name}.{os.getpid()}.tmp.previous")
     link.unlink(missing_ok=True)
-    os.link(target, link)
+    try:
+        os.link(target, link)
+    except OSError as exc:  # a file system without hard links (some SMB or desktop mounts)
+        log.warning("no hard link in %s (%s): the previous file is copied", target.parent, exc)
+        shutil.copy2(target, link)
     os.replace(link, previous_of(target))
 
 

@@ -171,11 +171,15 @@ class _Seen:
 
     size: int
     mtime_ns: int
+    # a copy that keeps size and mtime (cp -p, rsync -t) still gets a new inode or ctime,
+    # which user space cannot set back
+    inode: int
+    ctime_ns: int
 
     @classmethod
     def of(cls, path: Path) -> _Seen:
         st = path.stat()
-        return cls(st.st_size, st.st_mtime_ns)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 class _Deferred(Exception):

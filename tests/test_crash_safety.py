@@ -146,6 +146,8 @@ PHASE_B = [  # the week B (and its files), A published
               ((CRASH_PAUSE_ENV, "before-replace"),)),
 ]
 KILLS = {k.name: ("A", k) for k in PHASE_A} | {k.name: ("B", k) for k in PHASE_B}
+AFTER_RENAME = KillPoint("publish_renamed_not_recorded", publish_written_not_renamed,
+                         ((CRASH_PAUSE_ENV, "after-replace"),))
 INSIDE = {"mid_landing": "land", "mid_dbt": "dbt_marts", "mid_publish_writing": "publish",
           "publish_written_not_renamed": "publish"}
 
@@ -336,6 +338,14 @@ def crashes(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         out["published_runs"] = con.execute(
             "SELECT run_id, period_start, status, revision_published FROM ops.runs "
             "ORDER BY started_at").fetchall()
+    out["previous_after_B"] = _bytes(previous_of(paths.published_file))
+    # a re-run of B killed after its copy was renamed into place, before the warehouse heard
+    out["renamed"] = _kill_at(AFTER_RENAME, WEEK_B, paths, metadata, root)
+    with duckdb.connect(str(paths.published_file), read_only=True) as con:
+        out["renamed"]["published_status"] = con.execute(
+            "SELECT status FROM ops.runs WHERE run_id = ?",
+            [out["renamed"]["killed_runs"][0]]).fetchone()
+    out["C"] = _finish(WEEK_B, paths, root)
     return out
 
 
@@ -433,7 +443,25 @@ def test_a_revision_of_a_killed_run_is_withdrawn_and_published_once(crashes: dic
 
 
 def test_the_previous_published_file_is_kept(crashes: dict) -> None:
-    assert _bytes(previous_of(crashes["paths"].published_file)) == crashes["A"]["after"]
+    assert crashes["previous_after_B"] == crashes["A"]["after"]
+
+
+def test_a_run_killed_after_its_file_was_renamed_is_recorded_as_it_ended(crashes: dict) -> None:
+    """The new file is in place and says how the run ended; the warehouse still says
+    `publishing`. The next run takes the outcome from the published file: the run published,
+    it was not interrupted."""
+    kill = crashes["renamed"]
+    assert kill["after"] not in (None, kill["before"])
+    assert kill["published_weeks"] == {WEEK_A, WEEK_B}
+    assert kill["previous_after"] == kill["before"]
+    killed = kill["killed_runs"][0]
+    assert [r[2] for r in kill["state"]["runs"] if r[0] == killed] == ["publishing"]
+    assert kill["published_status"] == ("unchanged",)  # nothing new for B since its revision 1
+    done = crashes["C"]
+    runs = {r[0]: r for r in done["state"]["runs"]}
+    assert runs[killed][2] == "unchanged"
+    assert done["state"]["runs"][-1][2] == "unchanged"
+    _accounting(done["state"], crashes["paths"].inbox)
 
 
 # The previous published file, its restore and the temporary files of a killed publisher; fast
