@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from govpulse import notify
 from ingestion.warehouse import TIMEZONE, connect, ensure_schema
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ def record_alert(warehouse: Path, run_id: str, period_start: date | str, deadlin
                     [run_id, DEADLINE_MISSED, str(period_start), deadline, noticed_at,
                      message[:2000]],
                 )
-                return True
+            notify.send(DEADLINE_MISSED, message, str(period_start), run_id)
+            return True
         except Exception as exc:  # noqa: BLE001 - duckdb.IOException when the file is locked
             if attempt == attempts - 1 or "lock" not in str(exc).lower():
                 raise

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from govpulse import notify
 from govpulse.config import Paths, ensure_pseudonym_key, period_end_of, period_start_of
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
@@ -363,6 +364,7 @@ def _after_publish(run: dict[str, Any], target: Path, paths: Paths,
 
 
 PUBLISH_INCOMPLETE = "publish_incomplete"
+RUN_FAILED = "run_failed"  # a webhook notice only (the run's status says it in ops.runs)
 
 
 def _record_incomplete(run: dict[str, Any], problems: list[str]) -> None:
@@ -378,6 +380,7 @@ def _record_incomplete(run: dict[str, Any], problems: list[str]) -> None:
                 [run["run_id"], PUBLISH_INCOMPLETE, run["period_start"], text[:2000]])
             con.execute("UPDATE ops.runs SET message = concat_ws('; ', message, ?) "
                         "WHERE run_id = ?", [text[:2000], run["run_id"]])
+        notify.send(PUBLISH_INCOMPLETE, text, run["period_start"], run["run_id"])
     except Exception:
         log.exception("could not record in ops that run %s published incompletely",
                       run["run_id"])
@@ -422,8 +425,11 @@ def fail_run(run: dict[str, Any] | None, message: str) -> None:
     if not run:
         return
     with connect(paths_of(run).warehouse) as con:
-        con.execute(
+        changed = con.execute(
             "UPDATE ops.runs SET status = 'failed', finished_at = now(), message = ? "
             "WHERE run_id = ? AND status IN ('running', 'publishing')",
             [message[:2000], run["run_id"]],
-        )
+        ).fetchone()[0]
+    if changed:  # the first failure of the run (a retry that fails again is not news)
+        notify.send(RUN_FAILED, f"{run['kind']} {run['period_start']}: {message}"[:2000],
+                    run["period_start"], run["run_id"])
