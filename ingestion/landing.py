@@ -302,17 +302,25 @@ def _land_api_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, di
             con.execute("BEGIN TRANSACTION")
             _quarantine_file(con, run_id, API_FOLDER, relative, error)
             result.rows_quarantined = 1
-        con.execute(
-            "INSERT INTO ops.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-            [digest, API_FOLDER, relative, load_id, run_id, result.rows_loaded,
-             result.rows_quarantined],
-        )
-        _check_unchanged(path, seen)
-        con.execute("COMMIT")
+        _record_and_commit(con, result, digest, load_id, run_id, path, seen)
     except Exception:
         con.execute("ROLLBACK")
         raise
     return result
+
+
+def _record_and_commit(con: duckdb.DuckDBPyConnection, result: FileResult, digest: str,
+                       load_id: int, run_id: str, path: Path, seen: _Seen) -> None:
+    """Record the landed file under its content hash and commit its transaction, unless the
+    file changed meanwhile: the rows are what DuckDB read, kept only if that was the whole
+    file (the caller rolls back on `_Deferred`)."""
+    con.execute(
+        "INSERT INTO ops.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+        [digest, result.dataset, result.file, load_id, run_id, result.rows_loaded,
+         result.rows_quarantined],
+    )
+    _check_unchanged(path, seen)
+    con.execute("COMMIT")
 
 
 def _land_file(
@@ -338,14 +346,7 @@ def _land_file(
             "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?",
             [run_id, relative],
         ).fetchone()[0]
-        con.execute(
-            "INSERT INTO ops.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-            [digest, dataset, relative, load_id, run_id, result.rows_loaded,
-             result.rows_quarantined],
-        )
-        # the rows above are what DuckDB read; they are kept only if that was the whole file
-        _check_unchanged(path, seen)
-        con.execute("COMMIT")
+        _record_and_commit(con, result, digest, load_id, run_id, path, seen)
     except Exception:
         con.execute("ROLLBACK")
         raise

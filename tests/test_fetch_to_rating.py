@@ -91,6 +91,18 @@ def files_holding(secret: str, *folders: Path) -> list[Path]:
             if path.is_file() and any(n in path.read_bytes() for n in needles)]
 
 
+def akmola_registry(root: Path, more_pages: str = "") -> Path:
+    """Region A «Акмолинская область» with its VK page, plus `more_pages` (pages.csv lines)."""
+    return write_files(root, {
+        "entities.csv": "entity_id,level,name_ru\nA,region,Акмолинская область\n",
+        "populations.csv": "entity_id,population,population_date\nA,1000000,2023-01-01\n",
+        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
+                     f"pA_vk,vk,{GROUP},A,official_region\n" + more_pages,
+        "aliases.csv": "entity_id,alias\nA,Акмола\n",
+        "excluded_sources.csv": "platform,source_id,reason\n",
+    })
+
+
 def test_fetch_command_reports_pages_and_stops_at_a_refused_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -99,14 +111,7 @@ def test_fetch_command_reports_pages_and_stops_at_a_refused_token(
     start = current_week_start()
     server = VkServer(TOKEN)
     server.add(Community(GROUP, "akmola_akimat", members_count=10, posts=[]))
-    registry = write_files(tmp_path / "registry", {
-        "entities.csv": "entity_id,level,name_ru\nA,region,Акмолинская область\n",
-        "populations.csv": "entity_id,population,population_date\nA,1000000,2023-01-01\n",
-        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
-                     f"pA_vk,vk,{GROUP},A,official_region\n",
-        "aliases.csv": "entity_id,alias\nA,Акмола\n",
-        "excluded_sources.csv": "platform,source_id,reason\n",
-    })
+    registry = akmola_registry(tmp_path / "registry")
     args = ["fetch", "vk", "--period-start", start.date().isoformat(),
             "--registry", str(registry), "--inbox", str(tmp_path / "inbox")]
     with serve(server) as url:
@@ -130,16 +135,9 @@ def test_a_configured_platform_that_fetched_nothing_stops_the_week(
     start = current_week_start()
     server = VkServer(TOKEN)
     server.add(Community(GROUP, "akmola_akimat", members_count=10, posts=[]))
-    registry = write_files(tmp_path / "registry", {
-        "entities.csv": "entity_id,level,name_ru\nA,region,Акмолинская область\n",
-        "populations.csv": "entity_id,population,population_date\nA,1000000,2023-01-01\n",
-        "pages.csv": "page_id,platform,platform_page_id,entity_id,page_kind\n"
-                     f"pA_vk,vk,{GROUP},A,official_region\n"
-                     "pA_ok,ok,54000000000001,A,official_region\n"
-                     "pA_tg,telegram,akmola_tg,A,official_region\n",
-        "aliases.csv": "entity_id,alias\nA,Акмола\n",
-        "excluded_sources.csv": "platform,source_id,reason\n",
-    })
+    registry = akmola_registry(tmp_path / "registry",
+                               "pA_ok,ok,54000000000001,A,official_region\n"
+                               "pA_tg,telegram,akmola_tg,A,official_region\n")
     (tmp_path / "inbox").mkdir()
     paths = Paths.resolve(inbox=tmp_path / "inbox", registry=registry,
                           warehouse=tmp_path / "w.duckdb", publish_dir=tmp_path / "publish")
