@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
@@ -16,6 +17,12 @@ DEFAULT_REGISTRY = PROJECT_DIR / "registry" / "kz"
 STATE_DIR = PROJECT_DIR / "var"
 
 PSEUDONYM_KEY_ENV = "GOVPULSE_PSEUDONYM_KEY"
+# The territory's time zone: periods open and close at its midnights (METHODOLOGY §0; the same
+# zone as ingestion.warehouse.TIMEZONE and the DAG schedules in govpulse.orchestration).
+TERRITORY_TIMEZONE = "Asia/Almaty"
+# Tests only: an ISO instant the closing rule takes as "now" (a DAG test of a week whose
+# captures are taken now, rated as if the week had closed). Nothing in production sets it.
+NOW_ENV = "GOVPULSE_NOW"
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,70 @@ def period_end_of(kind: str, start: date) -> date:
     if kind == "monthly":
         return date(start.year + start.month // 12, start.month % 12 + 1, 1)
     return date(start.year + 1, 1, 1)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(TERRITORY_TIMEZONE))
+
+
+def period_closes_at(kind: str, start: date) -> datetime:
+    """The instant the period closes: midnight of its (exclusive) end in the territory's zone."""
+    return _midnight(period_end_of(kind, start))
+
+
+def current_time() -> datetime:
+    """Now, or the instant GOVPULSE_NOW names (tests only)."""
+    forced = os.environ.get(NOW_ENV)
+    if forced:
+        moment = datetime.fromisoformat(forced)
+        if moment.tzinfo is None:
+            raise ValueError(f"{NOW_ENV}={forced!r} has no UTC offset: write e.g. "
+                             "2026-12-18T00:01+05:00")
+        return moment
+    return datetime.now(ZoneInfo(TERRITORY_TIMEZONE))
+
+
+def refuse_open_period(kind: str, start: date, now: datetime | None = None) -> None:
+    """Raise ValueError when the period has not closed by `now` (default current_time()): its
+    rating would be incomplete. An annual run of the year under way is allowed once the year has
+    begun: its tables sum up the (closed) weeks published so far, labelled "year to date"
+    (docs/methodology-notes.md)."""
+    now = now or current_time()
+    closes = period_closes_at(kind, start)
+    if now >= closes:
+        return
+    if kind == "annual":
+        if now >= _midnight(start):
+            return  # year to date
+        raise ValueError(
+            f"year {start:%Y} has not begun (it opens on {start} 00:00 {TERRITORY_TIMEZONE}, "
+            f"{_in_how_long(_midnight(start) - now)}): there is no week of it to sum up")
+    name, noun = ((f"week {start}", "week") if kind == "weekly"
+                  else (f"month {start:%Y-%m}", "month"))
+    raise ValueError(
+        f"{name} closes on {closes:%Y-%m-%d %H:%M} {TERRITORY_TIMEZONE} "
+        f"({_in_how_long(closes - now)}): a rating of a {noun} that is not over would be "
+        f"incomplete; run it after it closes")
+
+
+def _in_how_long(left: timedelta) -> str:
+    days = left.days
+    if left < timedelta(days=1):
+        hours = max(1, round(left.total_seconds() / 3600))
+        return f"in {hours} hour{'s' if hours != 1 else ''}"
+    return f"in {days} day{'s' if days != 1 else ''}"
+
+
+def last_closed_start(kind: str, now: datetime | None = None) -> date:
+    """The first day of the latest period of `kind` (weekly or monthly) closed by `now`."""
+    today = (now or current_time()).astimezone(ZoneInfo(TERRITORY_TIMEZONE)).date()
+    if kind == "weekly":
+        this_week = today - timedelta(days=(today.weekday() - 4) % 7)  # the Friday it opened
+        return this_week - timedelta(weeks=1)
+    if kind == "monthly":
+        first = today.replace(day=1)
+        return (first - timedelta(days=1)).replace(day=1)
+    raise ValueError(f"no closed-period rule for {kind!r}")
 
 
 def ensure_pseudonym_key(warehouse: Path) -> None:

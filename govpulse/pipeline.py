@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from govpulse import notify
-from govpulse.config import Paths, ensure_pseudonym_key, period_end_of, period_start_of
+from govpulse.config import (Paths, ensure_pseudonym_key, period_end_of, period_start_of,
+                             refuse_open_period)
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
 from ingestion.warehouse import MEMORY_LIMIT_ENV, connect, ensure_schema, memory_limit
@@ -55,6 +56,7 @@ def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
               docs: bool = True) -> dict[str, Any]:
     """Register the run in ops.runs; return the run context every later step receives."""
     start = period_start_of(kind, period_start)
+    refuse_open_period(kind, start)  # a period not over would be rated incomplete
     end = period_end_of(kind, start)
     now = datetime.now(UTC)
     run_id = f"{kind}-{start.isoformat()}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
