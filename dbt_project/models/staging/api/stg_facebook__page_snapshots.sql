@@ -11,14 +11,17 @@ renamed as (
         platform,
         platform_page_id,
         captured_at,
-        cast(
+        try_cast(
             coalesce(response ->> '$.followers_count', response ->> '$.fan_count') as bigint
         ) as subscribers,
         cast(null as double) as bot_share,
         cast(null as bigint) as engaged_users_7d,
         _load_id,
+        _file,
         cast(1 as bigint) as _line
     from source
 )
 
-select * from renamed
+-- a snapshot landing quarantined (a follower count that is not a number) is left out
+select * exclude (_file) from renamed
+where {{ api_record_kept('page_snapshots', '_file', '_line') }}

@@ -14,6 +14,7 @@ media_pages as (
         platform_page_id,
         captured_at,
         _load_id,
+        _file,
         json_extract(
             case endpoint
                 when 'ig_user/media' then response -> '$.data'
@@ -30,6 +31,7 @@ items as (
         platform_page_id,
         captured_at,
         _load_id,
+        _file,
         unnest(items) as item,
         generate_subscripts(items, 1) as item_number
     from media_pages
@@ -40,16 +42,19 @@ renamed as (
         platform,
         platform_page_id,
         item ->> 'id' as post_id,
-        cast(item ->> 'timestamp' as timestamptz) as published_at,
+        try_cast(item ->> 'timestamp' as timestamptz) as published_at,
         captured_at,
-        cast(item ->> 'like_count' as bigint) as likes,
-        cast(item ->> 'comments_count' as bigint) as comments,
+        try_cast(item ->> 'like_count' as bigint) as likes,
+        try_cast(item ->> 'comments_count' as bigint) as comments,
         cast(0 as bigint) as reposts,
         cast(null as bigint) as views,
         coalesce(likes, 0) + coalesce(comments, 0) + coalesce(reposts, 0) as engagement,
         _load_id,
+        _file,
         cast(item_number as bigint) as _line
     from items
 )
 
-select * from renamed
+-- media landing quarantined (no id, no timestamp, a counter that is not a number) are left out
+select * exclude (_file) from renamed
+where {{ api_record_kept('posts', '_file', '_line') }}

@@ -18,7 +18,8 @@ accounts as (
             when 'ig_user' then response ->> '$.followers_count'
             else response ->> '$.business_discovery.followers_count'
         end as followers_count,
-        _load_id
+        _load_id,
+        _file
     from source
     where endpoint in ('ig_user', 'business_discovery')
 ),
@@ -72,10 +73,11 @@ renamed as (
         accounts.platform,
         accounts.platform_page_id,
         accounts.captured_at,
-        cast(accounts.followers_count as bigint) as subscribers,
+        try_cast(accounts.followers_count as bigint) as subscribers,
         cast(null as double) as bot_share,
         cast(insights_of_capture.accounts_engaged as bigint) as engaged_users_7d,
         accounts._load_id,
+        accounts._file,
         cast(1 as bigint) as _line
     from accounts
     left join insights_of_capture
@@ -85,4 +87,6 @@ renamed as (
         and accounts.captured_at = insights_of_capture.account_captured_at
 )
 
-select * from renamed
+-- an account landing quarantined (a follower count that is not a number) is left out
+select * exclude (_file) from renamed
+where {{ api_record_kept('page_snapshots', '_file', '_line') }}

@@ -13,6 +13,7 @@ items as (
         source.platform_page_id,
         source.captured_at,
         source._load_id,
+        source._file,
         item.key::BIGINT + 1 as item_index,  -- json_each numbers array items from 0
         item.value as post
     from source, json_each(source.response, '$.response.items') as item
@@ -31,8 +32,11 @@ renamed as (
         try_cast(post ->> '$.views' as BIGINT) as views,
         coalesce(likes, 0) + coalesce(comments, 0) + coalesce(reposts, 0) as engagement,
         _load_id,
+        _file,
         item_index as _line
     from items
 )
 
-select * from renamed
+-- posts landing quarantined (no id, no date, a counter that is not a number) are left out
+select * exclude (_file) from renamed
+where {{ api_record_kept('posts', '_file', '_line') }}

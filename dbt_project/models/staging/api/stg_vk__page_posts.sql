@@ -11,6 +11,7 @@ items as (
         platform_page_id,
         captured_at,
         _load_id,
+        _file,
         -- two unnests in one select list run side by side: each item with its 1-based index
         unnest(json_extract(response, '$.response.items[*]')) as item,
         unnest(generate_series(1, json_array_length(response, '$.response.items')::BIGINT)) as item_index
@@ -22,19 +23,20 @@ renamed as (
         platform,
         platform_page_id,
         item ->> '$.id' as post_id,
-        to_timestamp((item ->> '$.date')::BIGINT) as published_at,  -- Unix seconds
+        to_timestamp(try_cast(item ->> '$.date' as BIGINT)) as published_at,  -- Unix seconds
         captured_at,
         -- a counter VK leaves out (comments closed, views on old posts) stays NULL
-        (item ->> '$.likes.count')::BIGINT as likes,
-        (item ->> '$.comments.count')::BIGINT as comments,
-        (item ->> '$.reposts.count')::BIGINT as reposts,
-        (item ->> '$.views.count')::BIGINT as views,
-        coalesce((item ->> '$.likes.count')::BIGINT, 0)
-            + coalesce((item ->> '$.comments.count')::BIGINT, 0)
-            + coalesce((item ->> '$.reposts.count')::BIGINT, 0) as engagement,
+        try_cast(item ->> '$.likes.count' as BIGINT) as likes,
+        try_cast(item ->> '$.comments.count' as BIGINT) as comments,
+        try_cast(item ->> '$.reposts.count' as BIGINT) as reposts,
+        try_cast(item ->> '$.views.count' as BIGINT) as views,
+        coalesce(likes, 0) + coalesce(comments, 0) + coalesce(reposts, 0) as engagement,
         _load_id,
+        _file,
         item_index::BIGINT as _line
     from items
 )
 
-select * from renamed
+-- records landing quarantined (no id, no date, a counter that is not a number) are left out
+select * exclude (_file) from renamed
+where {{ api_record_kept('posts', '_file', '_line') }}

@@ -10,15 +10,18 @@ renamed as (
         platform_page_id,
         captured_at,
         -- v5.199 answers {"groups": [...]}; versions before 5.194 a bare array
-        coalesce(
+        try_cast(coalesce(
             response ->> '$.response.groups[0].members_count',
             response ->> '$.response[0].members_count'
-        )::BIGINT as subscribers,
+        ) as BIGINT) as subscribers,
         null::DOUBLE as bot_share,
         null::BIGINT as engaged_users_7d,
         _load_id,
+        _file,
         1::BIGINT as _line
     from source
 )
 
-select * from renamed
+-- a snapshot landing quarantined (a member count that is not a number) is left out
+select * exclude (_file) from renamed
+where {{ api_record_kept('page_snapshots', '_file', '_line') }}

@@ -14,8 +14,11 @@ renamed as (
         null::DOUBLE as bot_share,
         null::BIGINT as engaged_users_7d,
         _load_id,
+        _file,
         1::BIGINT as _line
     from source
 )
 
-select * from renamed
+-- a snapshot landing quarantined (a follower count that is not a number) is left out
+select * exclude (_file) from renamed
+where {{ api_record_kept('page_snapshots', '_file', '_line') }}

@@ -5,8 +5,9 @@
 -- (period_start), same video id, and the videos.list capture is the earliest one captured at
 -- or after the playlist page (the connector writes the playlist page, then asks videos.list
 -- for its ids), so a week fetched twice pairs each playlist page with its own statistics.
--- A video without a match (private, deleted, left out of videos.list) keeps NULL counters;
--- an upload with no publication time at all (a private video) is dropped.
+-- A video without a match (private, deleted, left out of videos.list) keeps NULL counters.
+-- Items landing quarantined (an upload without videoId or videoPublishedAt, e.g. a private
+-- video; a video whose counters are not numbers) are left out here, and counted there.
 -- Engagement per METHODOLOGY §0: likes + comments, reposts 0. Counters are strings.
 with source as (
     select * from {{ source('inbox', 'api_captures') }}
@@ -26,6 +27,7 @@ uploads as (
             as video_published_at
     from source, json_each(source.response, '$.items') as item
     where source.endpoint = 'playlistItems.list'
+        and {{ api_record_kept('posts', 'source._file', 'item.key::BIGINT + 1') }}
 ),
 
 videos as (
@@ -38,6 +40,7 @@ videos as (
         item.value as video
     from source, json_each(source.response, '$.items') as item
     where source.endpoint = 'videos.list'
+        and {{ api_record_kept('posts', 'source._file', 'item.key::BIGINT + 1') }}
 ),
 
 joined as (
@@ -76,4 +79,3 @@ renamed as (
 )
 
 select * from renamed
-where published_at is not null and post_id is not null
