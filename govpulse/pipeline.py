@@ -24,8 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from govpulse import notify
-from govpulse.config import (Paths, ensure_pseudonym_key, period_end_of, period_start_of,
-                             refuse_open_period)
+from govpulse.config import (
+    Paths,
+    ensure_pseudonym_key,
+    period_end_of,
+    period_start_of,
+    refuse_open_period,
+)
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
 from ingestion.warehouse import MEMORY_LIMIT_ENV, connect, ensure_schema, memory_limit
