@@ -55,6 +55,7 @@ SKIPPED = "suite_skipped"  # pseudo-expectation: raw dataset without rows in the
 TABLE_EXISTS = "table_exists"  # pseudo-expectation: candidate table missing
 QUERY_FAILED = "query_failed"  # pseudo-expectation: DuckDB could not compute a frame
 WEIGHTS_CONFIGURED = "weights_configured"  # pseudo-expectation: the rating has no weights
+INPUTS_PRESENT = "inputs_present"  # pseudo-expectation: some unit has inputs (issue 14)
 
 # rows of a frame are identified by these columns in the observed values (a job may override
 # them: grouped ratings add their group column)
@@ -643,7 +644,47 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
             vs.ROWS: rating.unit_key,
             vs.UNITS: (*rating.unit_key, "penalty_points", "expected_penalty_points"),
         },
+        results=[_inputs_present(con, rating, types, period_start, period_end)],
     )
+
+
+def _inputs_present(con: duckdb.DuckDBPyConnection, rating: vs.Rating, types: dict[str, str],
+                    period_start: date, period_end: date) -> ExpectationResult:
+    """A rating whose every unit has no input (every indicator 0 or NULL) rates nothing: the
+    period's exports are missing (or not over). Zeros of some units are legitimate; a rating
+    without units (none active in the registry) is not this check's business; a month
+    without a body with enough incidents is legitimate unless it has no incidents at all."""
+    empty = vs.EMPTY_INPUTS.get(rating.key)
+    if empty is None:  # the annual table rates published weeks (start_run requires some)
+        return ExpectationResult(rating.suite, INPUTS_PRESENT, None, True, "not applicable")
+    some = " OR ".join(f"coalesce(TRY_CAST({_ident(c.name)} AS DOUBLE), 0) <> 0"
+                       for c in rating.indicators if c.name in types) or "FALSE"
+    units, with_inputs = con.execute(
+        f"SELECT count(*), count(*) FILTER ({some}) FROM {rating.table} WHERE period_start = ?",
+        [period_start]).fetchone()
+    period = (f"week {period_start}" if rating.period == "week"
+              else f"month {period_start:%Y-%m}")
+    if rating.unit_rule == vs.INCIDENT_BODIES and not units:
+        # no body rated: only a month with no incident at all is missing its input
+        timezone = methodology.parameters().get("timezone", "Asia/Almaty")
+        incidents = con.execute(
+            "SELECT count(*) FROM intermediate.int_incidents_month "
+            "WHERE timezone(?, detected_at) >= ?::TIMESTAMP "
+            "AND timezone(?, detected_at) < ?::TIMESTAMP",
+            [timezone, period_start, timezone, period_end]).fetchone()[0]
+        observed = f"{incidents} incidents of {period_start:%Y-%m}"
+        blocked = not incidents
+    else:
+        observed = f"{with_inputs} of {units} {empty.units} have {empty.has}"
+        blocked = units and not with_inputs
+    if not blocked:
+        return ExpectationResult(rating.suite, INPUTS_PRESENT, None, True, observed)
+    return ExpectationResult(
+        rating.suite, INPUTS_PRESENT, None, False,
+        f"{empty.rating} of {period}: {empty.missing} ({observed}); "
+        f"{empty.fix.format(period=rating.period)}",
+        json.dumps({"period_end": period_end.isoformat(), "units": units,
+                    "units_with_inputs": with_inputs}))
 
 
 def _failed(suite: str, expectation: str, message: str, details: dict[str, Any]) -> _Job:

@@ -409,6 +409,40 @@ RATINGS.update(
 )
 
 
+@dataclass(frozen=True)
+class EmptyInputs:
+    """How the candidate check says a rating has no input for any unit (issue 14)."""
+
+    rating: str  # the rating, as a person names it
+    missing: str  # what is missing
+    units: str  # the units, plural
+    has: str  # what a unit with inputs has
+    fix: str  # where to look ({period}: week | month)
+
+
+_PAGE_FIX = ("check that the inbox's page_snapshots/ and page_posts/ folders (or the platforms' "
+             "fetch) hold this {period}'s data")
+EMPTY_INPUTS = {
+    "people": EmptyInputs(
+        "people rating", "no mentions landed or tied to any region", "regions", "a mention",
+        "check that the inbox's mentions/ folder holds this {period}'s export"),
+    "region_pages": EmptyInputs(
+        "regional akimat pages rating", "no snapshot or post of any regional akimat page",
+        "pages", "subscribers or engagement", _PAGE_FIX),
+    "district_pages": EmptyInputs(
+        "district akimat pages rating", "no snapshot or post of any district akimat page",
+        "pages", "subscribers or engagement", _PAGE_FIX),
+    "insta_akims": EmptyInputs(
+        "Insta-akims rating", "no snapshot, post or interaction of any Insta-akim page",
+        "pages", "real subscribers or engaged users",
+        "check that the inbox's page_snapshots/, page_posts/ and post_interactions/ folders "
+        "(or the platforms' fetch) hold this {period}'s data"),
+    "incidents": EmptyInputs(
+        "incident rating", "no incidents landed for the month", "bodies", "incidents",
+        "check that the inbox's incidents/ folder holds this {period}'s export"),
+}
+
+
 def ratings_of(kind: str) -> list[Rating]:
     """The candidate ratings a run of `kind` (weekly | monthly | annual) validates."""
     if kind not in PERIOD_OF_KIND:

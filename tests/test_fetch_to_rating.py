@@ -29,6 +29,25 @@ def current_week_start() -> datetime:
     return datetime(friday.year, friday.month, friday.day, tzinfo=ALMATY)
 
 
+def as_if_closed(monkeypatch: pytest.MonkeyPatch, start: datetime) -> None:
+    """Rate the week under way as if it had closed (GOVPULSE_NOW, tests only: a week not over is
+    refused): its captures are taken now, inside its window."""
+    monkeypatch.setenv("GOVPULSE_NOW", (start + timedelta(days=7)).isoformat())
+
+
+def inbox_with_a_mention(inbox: Path, start: datetime, snapshot: str = "") -> Path:
+    """An inbox with one mention of region A in the week (a week without any mention is blocked:
+    the people rating would have no input) and `snapshot` (platform,platform_page_id of a page
+    snapshot exported by hand)."""
+    at = (start + timedelta(hours=1)).isoformat()
+    files = {"mentions/m.csv": "platform,mention_id,published_at,author_id,author_type,"
+                               f"sentiment,entity_id\nvk,m1,{at},a1,person,neutral,A\n"}
+    if snapshot:
+        files["page_snapshots/s.csv"] = ("platform,platform_page_id,captured_at,subscribers\n"
+                                         f"{snapshot},{at},100\n")
+    return write_files(inbox, files)
+
+
 def test_fetched_vk_page_is_rated_with_its_subscribers_and_engagement(
     airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -54,13 +73,14 @@ def test_fetched_vk_page_is_rated_with_its_subscribers_and_engagement(
         "aliases.csv": "entity_id,alias\nA,Акмолинская область\n",
         "excluded_sources.csv": "platform,source_id,reason\n",
     })
-    (tmp_path / "inbox").mkdir()
+    inbox_with_a_mention(tmp_path / "inbox", start)
     paths = Paths.resolve(inbox=tmp_path / "inbox", registry=registry,
                           warehouse=tmp_path / "w.duckdb", publish_dir=tmp_path / "publish")
     with serve(server) as url:
         monkeypatch.setenv("GOVPULSE_VK_API_URL", url + "/method")
         monkeypatch.setenv("GOVPULSE_VK_TOKEN", TOKEN)
         monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+        as_if_closed(monkeypatch, start)
         outcome = run_weekly(paths, start.date())
     assert outcome.ok, outcome.reason
 
@@ -146,6 +166,7 @@ def test_a_configured_platform_that_fetched_nothing_stops_the_week(
         monkeypatch.setenv("GOVPULSE_VK_API_URL", url + "/method")
         monkeypatch.setenv("GOVPULSE_VK_TOKEN", TOKEN)
         monkeypatch.setenv("GOVPULSE_OK_TOKEN", "only-one-part")
+        as_if_closed(monkeypatch, start)
         outcome = run_weekly(paths, start.date())
     assert not outcome.ok
     assert "validate_raw" in outcome.reason and "fetch_completeness" in outcome.reason

@@ -31,7 +31,7 @@ from tests.platform_servers.telegram import Channel, TGStatServer
 from tests.platform_servers.telegram import post as tg_post
 from tests.platform_servers.vk import ERROR_MESSAGES, Community, VkServer, post
 from tests.support import write_files
-from tests.test_fetch_to_rating import current_week_start
+from tests.test_fetch_to_rating import as_if_closed, current_week_start, inbox_with_a_mention
 
 GROUP = 300000001
 
@@ -174,7 +174,7 @@ def test_tokens_of_a_normal_run_are_written_nowhere(
     tgstat.add(Channel(77, "akmola_tg", "Акмола", participants_count=900,
                        posts=[tg_post(77, "akmola_tg", 5, at, views=100)]))
     reg = registry(tmp_path / "registry", {"vk": str(GROUP), "telegram": "akmola_tg"})
-    (tmp_path / "inbox").mkdir()
+    inbox_with_a_mention(tmp_path / "inbox", start)
     paths = Paths.resolve(inbox=tmp_path / "inbox", registry=reg,
                           warehouse=tmp_path / "w.duckdb", publish_dir=tmp_path / "publish")
     with servers(vk=vk, telegram=tgstat) as urls, \
@@ -186,6 +186,7 @@ def test_tokens_of_a_normal_run_are_written_nowhere(
         monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
         began = time.time()
         with caplog.at_level("WARNING", logger="govpulse.connectors"):
+            as_if_closed(monkeypatch, start)
             outcome = run_weekly(paths, start.date())
     output = outputs(capfd)
     logged = output + caplog.text + task_logs_since(airflow_db, began)
@@ -225,10 +226,11 @@ def test_tokens_in_failing_fetches_are_written_nowhere(
     reg = registry(tmp_path / "registry", {
         "vk": str(GROUP), "facebook": "100200300", "instagram": "17841400000000001",
         "youtube": "UCakmolaAkimat0000000001", "telegram": "akmola_tg", "ok": "54000000000001"})
-    (tmp_path / "inbox").mkdir()
+    start = current_week_start()
+    # every fetch fails: the page rating's input is a snapshot exported by hand
+    inbox_with_a_mention(tmp_path / "inbox", start, snapshot="telegram,akmola_tg")
     paths = Paths.resolve(inbox=tmp_path / "inbox", registry=reg,
                           warehouse=tmp_path / "w.duckdb", publish_dir=tmp_path / "publish")
-    start = current_week_start()
     with servers(**broken) as urls, \
             metadata_connection("govpulse_vk", urls["vk"] + "/method", tokens["vk"],
                                 monkeypatch):
@@ -243,6 +245,7 @@ def test_tokens_in_failing_fetches_are_written_nowhere(
         monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
         monkeypatch.setenv("GOVPULSE_HTTP_TIMEOUT_SECONDS", "0.3")
         monkeypatch.setenv("GOVPULSE_MIN_PAGE_COMPLETENESS", "0")
+        as_if_closed(monkeypatch, start)
         outcome = run_weekly(paths, start.date())
     output = outputs(capfd)
     assert outcome.ok, outcome.reason
