@@ -7,6 +7,7 @@ start -> [fetch] -> land -> [validate raw] -> dbt transform -> validate candidat
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ from cosmos.config import ProfileConfig
 from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
 
-from govpulse import connectors, deadlines, pipeline
+from govpulse import connectors, deadlines, pipeline, run_lock
 from govpulse.config import DBT_PROJECT_DIR, Paths
 from ingestion.contract import PLATFORMS
 from ingestion.registry import RegistryError
+
+log = logging.getLogger(__name__)
 
 TIMEZONE = "Asia/Almaty"
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -48,9 +51,24 @@ def _run_context() -> dict[str, Any]:
     return get_current_context()["ti"].xcom_pull(task_ids=START_TASK)
 
 
-def _failing(run: dict[str, Any] | None, step: str, exc: BaseException) -> None:
-    pipeline.fail_run(run, f"{step}: {exc}")
+def on_task_failed(context: Any) -> None:
+    """Airflow calls this once a task's last try has failed (never for a try it retries): the
+    run is marked failed in ops.runs and, the first time, alerted; a missed deadline is noted.
+    A task that fails before the run registered itself (start) has no run to mark."""
+    ti = context["ti"]
+    run = ti.xcom_pull(task_ids=START_TASK)
+    if run is None:
+        return
+    step = ti.task_id
+    pipeline.fail_run(run, f"{step}: {context.get('exception')}")
     deadlines.check_run(run, f"failed at {step}")
+
+
+def on_task_retry(context: Any) -> None:
+    """A try failed and Airflow will retry the task: logged, nothing marked, nobody alerted."""
+    ti = context["ti"]
+    log.warning("%s failed on try %s and will be retried: %s", ti.task_id, ti.try_number,
+                context.get("exception"))
 
 
 class WarehouseDbtBuild(DbtBuildLocalOperator):
@@ -60,11 +78,7 @@ class WarehouseDbtBuild(DbtBuildLocalOperator):
         run = context["ti"].xcom_pull(task_ids=START_TASK)
         self.env = {**(self.env or {}), **pipeline.dbt_env(run)}
         self.vars = pipeline.dbt_vars(run)
-        try:
-            return super().execute(context, **kwargs)
-        except Exception as exc:
-            _failing(run, self.task_id, exc)
-            raise
+        return super().execute(context, **kwargs)
 
 
 def _dbt_step(task_id: str, selector: str) -> WarehouseDbtBuild:
@@ -168,6 +182,9 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
         max_active_tasks=1,
         tags=["govpulse", spec.kind],
         deadline=spec.deadline_alert(),
+        # a run is marked failed (and alerted) when a task's last try fails, not before
+        default_args={"on_failure_callback": on_task_failed,
+                      "on_retry_callback": on_task_retry},
         params={
             "period_start": Param(None, type=["null", "string"], description=spec.period_help),
             "inbox": Param(None, type=["null", "string"]),
@@ -182,8 +199,9 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
     )
     def rating_dag() -> None:
         # Every task that writes the warehouse runs in its pool (one writer at a time) with the
-        # retries of a transient error (a lock held a moment too long); every error of a run
-        # that started marks it failed in ops.runs before it propagates.
+        # retries of a transient error (a lock held a moment too long); when a task's last try
+        # fails, on_task_failed marks the run failed in ops.runs. Errors a retry cannot mend
+        # fail at once (AirflowFailException).
         @task(task_id=START_TASK, pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
         def start() -> dict[str, Any]:
             context = get_current_context()
@@ -192,14 +210,17 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
             paths = Paths.resolve(params.get("inbox"), params.get("registry"),
                                   params.get("warehouse"), params.get("publish_dir"))
             try:
+                # a `govpulse run` on this warehouse holds it for its whole run
+                run_lock.wait_until_free(paths.warehouse)
                 return pipeline.start_run(paths, period, spec.kind,
                                           docs=params.get("docs", True))
-            except ValueError as exc:
+            except (ValueError, run_lock.WarehouseBusy) as exc:
                 raise AirflowFailException(str(exc)) from exc
 
         # One fetch per platform; a platform failing does not stop the others: landing runs
         # when they are all done, and page completeness is a validation rule.
-        @task(retries=1, retry_delay=timedelta(minutes=1), map_index_template="{{ platform }}")
+        @task(retries=1, retry_delay=timedelta(minutes=1), map_index_template="{{ platform }}",
+              on_failure_callback=None)
         def fetch(platform: str) -> str:
             get_current_context()["platform"] = platform  # type: ignore[typeddict-unknown-key]
             run = _run_context()
@@ -221,24 +242,15 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
             try:
                 return pipeline.land(run)
             except (RegistryError, FileNotFoundError) as exc:
-                _failing(run, "land", exc)
                 raise AirflowFailException(str(exc)) from exc  # a retry would not help
-            except Exception as exc:
-                _failing(run, "land", exc)
-                raise
 
         def validation_task(stage: str):  # noqa: ANN202
             @task(task_id=f"validate_{stage}", pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
             def validate() -> str:
-                run = _run_context()
                 try:
-                    return pipeline.validate(run, stage)
+                    return pipeline.validate(_run_context(), stage)
                 except pipeline.ValidationFailed as exc:
-                    _failing(run, f"validate_{stage}", exc)
                     raise AirflowFailException(str(exc)) from exc  # a retry would not help
-                except Exception as exc:
-                    _failing(run, f"validate_{stage}", exc)
-                    raise
 
             return validate()
 
@@ -248,13 +260,12 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
             # noticed before the copy, so the published ops.alerts has it; a late publication
             # is still a publication
             deadlines.check_run(run, "published")
+            # once the file is renamed into place the run is published: what fails after it
+            # (Parquet, bulletin, docs) is recorded as an alert, not raised
             try:
-                # once the file is renamed into place the run is published: what fails after
-                # it (Parquet, bulletin, docs) is recorded as an alert, not raised
                 return pipeline.publish(run)
-            except Exception as exc:
-                _failing(run, "publish", exc)
-                raise
+            except pipeline.PublishFailed as exc:
+                raise AirflowFailException(str(exc)) from exc  # e.g. a full disk
 
         steps: list[Any] = [start()]
         if spec.fetch:

@@ -57,6 +57,11 @@ class ValidationFailed(Exception):
     """A Great Expectations suite failed: nothing is published."""
 
 
+class PublishFailed(Exception):
+    """The publication could not be written (a full disk): nothing published was changed, and
+    a retry would not help until someone acts."""
+
+
 def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
               docs: bool = True) -> dict[str, Any]:
     """Register the run in ops.runs; return the run context every later step receives."""
@@ -304,6 +309,7 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
     bulletin and the docs. Once the file is renamed into place the run is published: a later
     failure is recorded as a `publish_incomplete` alert and in the run's message, not as a
     failed run."""
+    from govpulse.publish import DiskFull
     from govpulse.publish import publish as publish_file
 
     paths = paths_of(run)
@@ -328,8 +334,12 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
               "message = ? WHERE run_id = ?")
     # the copy says how the run ended before it is renamed into place: the published file and
     # the private warehouse agree whatever moment the run is killed at (settle_earlier_runs)
-    target = publish_file(paths.warehouse, paths.published_file,
-                          finish=lambda pub: pub.execute(record.format("pub."), outcome))
+    try:
+        target = publish_file(paths.warehouse, paths.published_file,
+                              finish=lambda pub: pub.execute(record.format("pub."), outcome))
+    except DiskFull as exc:
+        _record_alert(run, PUBLISH_FAILED, str(exc))
+        raise PublishFailed(str(exc)) from exc
     log.info("published %s (%s)", target, status)
     problems: list[str] = []
     try:
@@ -371,12 +381,20 @@ def _after_publish(run: dict[str, Any], target: Path, paths: Paths,
 
 
 PUBLISH_INCOMPLETE = "publish_incomplete"
+PUBLISH_FAILED = "publish_failed"  # the copy could not be written (a full disk)
 RUN_FAILED = "run_failed"  # a webhook notice only (the run's status says it in ops.runs)
 
 
 def _record_incomplete(run: dict[str, Any], problems: list[str]) -> None:
     """The file is published but something after it failed: say so in ops (alert + message)."""
     text = "published, but " + "; ".join(problems)
+    _record_alert(run, PUBLISH_INCOMPLETE, text)
+    notify.send(PUBLISH_INCOMPLETE, text, run["period_start"], run["run_id"])
+
+
+def _record_alert(run: dict[str, Any], kind: str, text: str) -> None:
+    """An ops.alerts row and a line in the run's message (never raises: the alert is news
+    about the run, not a reason to stop it)."""
     log.error("run %s: %s", run["run_id"], text)
     try:
         with connect(paths_of(run).warehouse) as con:
@@ -384,13 +402,11 @@ def _record_incomplete(run: dict[str, Any], problems: list[str]) -> None:
             con.execute(
                 "INSERT INTO ops.alerts (run_id, kind, period_start, deadline, noticed_at, "
                 "message) VALUES (?, ?, ?, NULL, now(), ?)",
-                [run["run_id"], PUBLISH_INCOMPLETE, run["period_start"], text[:2000]])
+                [run["run_id"], kind, run["period_start"], text[:2000]])
             con.execute("UPDATE ops.runs SET message = concat_ws('; ', message, ?) "
                         "WHERE run_id = ?", [text[:2000], run["run_id"]])
-        notify.send(PUBLISH_INCOMPLETE, text, run["period_start"], run["run_id"])
     except Exception:
-        log.exception("could not record in ops that run %s published incompletely",
-                      run["run_id"])
+        log.exception("could not record the %s alert of run %s in ops", kind, run["run_id"])
 
 
 def _write_docs(run: dict[str, Any], paths: Paths) -> dict[str, str]:

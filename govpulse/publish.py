@@ -13,6 +13,7 @@ carried over to the copy, so a BI tool browsing the catalog sees what each table
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -64,6 +65,26 @@ def publish(warehouse: Path, target: Path,
     tmp = _temp_of(target, os.getpid())
     for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    try:
+        _write_copy(warehouse, tmp, finish)
+    except BaseException as exc:
+        # nothing of a copy that failed is left behind (a full disk is not made fuller); the
+        # published file and the previous one were never touched
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if _disk_full(exc):
+            raise DiskFull(_disk_full_message(target)) from exc
+        raise
+    _pause_point("before-replace")
+    _keep_previous(target)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    _pause_point("after-replace")
+    return target
+
+
+def _write_copy(warehouse: Path, tmp: Path,
+                finish: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
     con = duckdb.connect(config={"memory_limit": memory_limit()})
     try:
         con.execute(f"ATTACH {_literal(str(warehouse))} AS src (READ_ONLY)")
@@ -77,12 +98,27 @@ def publish(warehouse: Path, target: Path,
         con.close()
     with tmp.open("rb") as f:
         os.fsync(f.fileno())
-    _pause_point("before-replace")
-    _keep_previous(target)
-    os.replace(tmp, target)
-    _fsync_dir(target.parent)
-    _pause_point("after-replace")
-    return target
+
+
+class DiskFull(OSError):
+    """The published copy did not fit on its disk; nothing published was changed."""
+
+
+def _disk_full(exc: BaseException) -> bool:
+    # DuckDB reports a failed write as an IOException carrying the OS's words
+    return (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or (
+        isinstance(exc, duckdb.Error) and "No space left on device" in str(exc))
+
+
+def _disk_full_message(target: Path) -> str:
+    free = shutil.disk_usage(target.parent).free
+    size = target.stat().st_size if target.exists() else None
+    needs = f" (the published file takes {size / 2**20:,.1f} MiB; a new copy needs about as " \
+            "much again)" if size is not None else ""
+    return (f"no space left on the disk of {target.parent} while writing the new published copy: "
+            f"{free / 2**20:,.1f} MiB free{needs}. The published file and the previous one are "
+            "untouched and the partial copy was removed; free space there and run the period "
+            "again")
 
 
 def restore_previous(target: Path) -> Path:

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import duckdb
 
-from govpulse import airflow_home
+from govpulse import airflow_home, run_lock
 from govpulse.config import DAGS_DIR, Paths
 
 
@@ -90,11 +90,22 @@ def run_weekly(paths: Paths, period_start: date, docs: bool = True) -> RunOutcom
 
 
 def run_dag(kind: str, paths: Paths, period_start: date,
-            progress: TextIO | None = None, docs: bool = True) -> RunOutcome:
+            progress: TextIO | None = None, docs: bool = True, wait: bool = True) -> RunOutcome:
     """Trigger the DAG of a run kind for the period that starts on `period_start` through
     Airflow itself (the code path of a scheduled run) and wait for it to finish. With a
     `progress` stream, a line per task is written to it as the tasks finish; `docs=False`
-    leaves the published docs as they are (a backfill writes them at its last period)."""
+    leaves the published docs as they are (a backfill writes them at its last period).
+
+    The run holds its warehouse from before it starts until it has finished (govpulse.run_lock):
+    another run on the same warehouse waits for it (`wait=True`, saying so on `progress`) or
+    is refused with WarehouseBusy."""
+    with run_lock.hold(paths.warehouse, kind, period_start.isoformat(), wait=wait,
+                       stream=progress):
+        return _run_dag(kind, paths, period_start, progress, docs)
+
+
+def _run_dag(kind: str, paths: Paths, period_start: date, progress: TextIO | None,
+             docs: bool) -> RunOutcome:
     airflow_home.configure()
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
