@@ -228,12 +228,21 @@ def _looks_like_cp1251_ba_csv(head: bytes) -> bool:
 
 def _ba_header_line(text: str) -> int | None:
     """1-based line number of the BA CSV header row among the first lines, or None."""
-    for number, line in enumerate(text.split("\n")[:_BA_HEADER_SEARCH_LINES], start=1):
-        if ";" not in line:
-            continue
-        fields = {f.strip().strip('"').strip() for f in line.rstrip("\r").split(";")}
-        if "Дата" in fields and sum(m in fields for m in _BA_HEADER_MARKERS) >= 2:
-            return number
+    found = ba_header(text)
+    return found[0] if found else None
+
+
+def ba_header(text: str) -> tuple[int, str] | None:
+    """(1-based line number, delimiter) of the BA CSV header row among the first lines, or
+    None. BA writes `;`; a copy re-saved by a spreadsheet may use `,` or a tab."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines[:_BA_HEADER_SEARCH_LINES], start=1):
+        for delimiter in CSV_DELIMITERS:
+            if delimiter not in line:
+                continue
+            fields = {f.strip().strip('"').strip() for f in line.split(delimiter)}
+            if "Дата" in fields and sum(m in fields for m in _BA_HEADER_MARKERS) >= 2:
+                return number, delimiter
     return None
 
 
@@ -270,15 +279,27 @@ class ExportError(duckdb.InvalidInputException):
 # file. DuckDB's default (2 MB) is less than a long post; a bigger one only costs buffer memory.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
 
+# Delimiters a CSV may use (Excel in ru/kk locales writes `;`), told apart by the header row.
+CSV_DELIMITERS = (";", ",", "\t")
 
-def csv_header(head: bytes, delimiter: str, skip_lines: int = 0) -> list[str]:
-    """Column names of the header row (after `skip_lines` lines), as DuckDB would name them:
-    an empty name becomes `column<i>`, a repeated one gets `_1`, `_2`..."""
+
+def csv_header_names(head: bytes, delimiter: str, skip_lines: int = 0) -> list[str]:
+    """The header row (after `skip_lines` lines) as written; [] when that line is blank."""
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     lines = io.StringIO(text, newline="")
     for _ in range(skip_lines):
         lines.readline()
-    row = next(csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True), [])
+    line = lines.readline()
+    # the header is one line unless a quoted name holds a line break
+    rest = [] if line.count('"') % 2 == 0 else [lines.read()]
+    return next(csv.reader(io.StringIO(line + "".join(rest), newline=""), delimiter=delimiter,
+                           quotechar='"', doublequote=True), [])
+
+
+def csv_header(head: bytes, delimiter: str, skip_lines: int = 0) -> list[str]:
+    """Column names of the header row (after `skip_lines` lines), as DuckDB would name them:
+    an empty name becomes `column<i>`, a repeated one gets `_1`, `_2`..."""
+    row = csv_header_names(head, delimiter, skip_lines)
     return unique_names([name or f"column{i}" for i, name in enumerate(row)])
 
 
@@ -532,11 +553,14 @@ def _canonical_select(source: str, json: bool) -> str:
 _TEMP_TABLES = ("_gpx_read", "_gpx_records", "_gpx_objects")
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
+def stage(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
+          read_path: Path | None = None) -> list[str]:
     """Create temp table `_stage` (canonical text columns, `_line`, `_raw`) from an export.
 
     Returns the canonical columns the file provides (plus `_valid_json` for JSON formats, which
     landing's contract check reads). Raises duckdb.Error when the file cannot be read at all.
+    `read_path` is the file to read when it is not `path` (a copy with its line ends made
+    uniform, see landing).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {FORMATS}")
@@ -544,30 +568,37 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
         con.execute(statement)
     try:
         if fmt == BA_CSV:
-            return _stage_ba_csv(con, path)
+            return _stage_ba_csv(con, path, read_path or path)
         return _stage_json(con, path, fmt)
     finally:
         for table in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def ba_csv_layout(path: Path) -> tuple[int, str, list[str]]:
+    """(header line, delimiter, column names) of a BA CSV export; ExportError saying what to do
+    when it has none."""
     if path.suffix.lower() != ".csv":
         raise ExportError(
             f"a Brand Analytics CSV export saved as {path.suffix}: rename it to .csv")
     head = head_bytes(path)
-    header_line = _ba_header_line(_text(head))
-    if header_line is None:
+    found = ba_header(_text(head))
+    if found is None:
         if _looks_like_cp1251_ba_csv(head):
             raise ExportError(
                 "a Brand Analytics CSV export in Windows-1251, not UTF-8: re-export or re-save "
                 "it as UTF-8")
         raise ExportError("no Brand Analytics header row in the first lines")
-    header = csv_header(head, ";", skip_lines=header_line - 1)
+    header_line, delimiter = found
+    return header_line, delimiter, csv_header(head, delimiter, skip_lines=header_line - 1)
+
+
+def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path, read_path: Path) -> list[str]:
+    header_line, delimiter, header = ba_csv_layout(path)
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     con.execute(
         f"CREATE TEMP TABLE _gpx_read AS SELECT * FROM {read_csv_sql()} WITH ORDINALITY",
-        [str(path), dict.fromkeys(header, "VARCHAR"), ";", header_line - 1, True],
+        [str(read_path), dict.fromkeys(header, "VARCHAR"), delimiter, header_line - 1, True],
     )
     columns = [r[0] for r in con.execute("DESCRIBE _gpx_read").fetchall()
                if r[0] != "ordinality"]

@@ -28,14 +28,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from ingestion import exports
+from ingestion import exports, records
 from ingestion.connectors.native import API_FOLDER
 from ingestion.contract import (
     BOOLEAN,
@@ -65,6 +68,12 @@ _NO_DELIMITER = "\x1f"
 SETTLE_ENV = "GOVPULSE_INBOX_SETTLE_SECONDS"
 
 
+# How a landed file's records were accounted for (ops.loaded_files.conservation)
+BALANCED = "balanced"  # records = rows landed + rows quarantined
+FILE_QUARANTINED = "file quarantined"  # one quarantine entry for the whole file
+MISMATCH = "mismatch"  # the counts disagreed: quarantined whole, the raw validation fails
+
+
 @dataclass
 class FileResult:
     dataset: str
@@ -74,6 +83,18 @@ class FileResult:
     skipped: bool = False
     # a skipped file whose content was loaded before under another name: that name
     same_as: str | None = None
+    # records the file holds, counted apart from the reader (None: not counted)
+    records: int | None = None
+    conservation: str | None = None
+
+    def accounting(self) -> str:
+        """`12 records: 10 landed, 2 quarantined`, or what happened to the whole file."""
+        held = "? records" if self.records is None else f"{self.records:,} records"
+        if self.conservation == MISMATCH:
+            return f"{held}, NOT ACCOUNTED FOR by the reader: quarantined whole"
+        if self.conservation == FILE_QUARANTINED:
+            return f"{held}, quarantined whole"
+        return f"{held}: {self.rows_loaded:,} landed, {self.rows_quarantined:,} quarantined"
 
 
 @dataclass
@@ -109,12 +130,37 @@ class LandingReport:
         """Skipped files that are copies, under a new name, of a file loaded before."""
         return [f for f in self.files if f.same_as]
 
+    @property
+    def mismatches(self) -> list[FileResult]:
+        """Files whose records the reader did not account for (quarantined whole)."""
+        return [f for f in self.files if f.conservation == MISMATCH]
+
+    def file_records(self) -> list[dict[str, object]]:
+        """records / landed / quarantined of each file landed now that lost rows to
+        quarantine (or was quarantined whole); files that landed every record are left out."""
+        return [
+            {"file": f.file, "records": f.records, "rows_loaded": f.rows_loaded,
+             "rows_quarantined": f.rows_quarantined, "conservation": f.conservation}
+            for f in self.files if not f.skipped and (f.rows_quarantined or f.conservation
+                                                      not in (BALANCED, None))
+        ]
+
     def summary(self) -> str:
         loaded = ", ".join(f"{k} {v}" for k, v in self.rows_loaded.items() if v)
         text = (
             f"landed {self.files_loaded} files ({self.files_skipped} already loaded): "
             f"{loaded or 'no new rows'}; quarantined {self.rows_quarantined} rows"
         )
+        if self.mismatches:
+            shown = "; ".join(f"{f.file} ({f.accounting()})" for f in self.mismatches[:10])
+            text += (f"; {len(self.mismatches)} files NOT ACCOUNTED FOR (the raw validation "
+                     f"fails): {shown}")
+        partial = [f for f in self.files
+                   if not f.skipped and f.conservation != MISMATCH and f.rows_quarantined]
+        if partial:
+            shown = "; ".join(f"{f.file} ({f.accounting()})" for f in partial[:10])
+            more = f" and {len(partial) - 10} more (ops.loaded_files)" if len(partial) > 10 else ""
+            text += f"; files with quarantined records: {shown}{more}"
         if self.copies:
             shown = ", ".join(f"{f.file} = {f.same_as}" for f in self.copies[:10])
             text += f"; {len(self.copies)} copies of files loaded before skipped ({shown})"
@@ -234,10 +280,8 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str,
         result = _land_one(con, report, dataset, path, relative, started, settle,
                            lambda p, r, d, s, ds=dataset: _land_file(con, ds, p, r, d, run_id, s))
         if result is not None:
-            log.info(
-                "[%d/%d] %s: %d rows landed, %d quarantined",
-                n, len(files), relative, result.rows_loaded, result.rows_quarantined,
-            )
+            log.log(logging.ERROR if result.conservation == MISMATCH else logging.INFO,
+                    "[%d/%d] %s: %s", n, len(files), relative, result.accounting())
     land_api_files(con, inbox, run_id, report, started, settle)
     return report
 
@@ -315,9 +359,13 @@ def _record_and_commit(con: duckdb.DuckDBPyConnection, result: FileResult, diges
     file changed meanwhile: the rows are what DuckDB read, kept only if that was the whole
     file (the caller rolls back on `_Deferred`)."""
     con.execute(
-        "INSERT INTO ops.loaded_files VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+        """
+        INSERT INTO ops.loaded_files (file_hash, dataset, file, load_id, run_id, rows_loaded,
+                                      rows_quarantined, loaded_at, records, conservation)
+        VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?, ?)
+        """,
         [digest, result.dataset, result.file, load_id, run_id, result.rows_loaded,
-         result.rows_quarantined],
+         result.rows_quarantined, result.records, result.conservation],
     )
     _check_unchanged(path, seen)
     con.execute("COMMIT")
@@ -329,23 +377,31 @@ def _land_file(
 ) -> FileResult:
     result = FileResult(dataset, relative)
     # Reading happens outside the transaction: a file DuckDB cannot parse must not abort it.
-    header, file_error = _stage(con, path, dataset)
+    staged = _stage(con, path, dataset, relative)
+    result.records = staged.records
     con.execute("BEGIN TRANSACTION")
     try:
         load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
-        if file_error is not None:
-            _quarantine_file(con, run_id, dataset, relative, file_error)
+        if staged.error is not None:
+            _quarantine_file(con, run_id, dataset, relative, staged.error)
+            result.conservation = FILE_QUARANTINED
         else:
             if _has_rejects_table(con):  # the file was read by read_csv
                 _quarantine_csv_rejects(con, run_id, dataset, relative)
-            _insert_checked(con, dataset, header, load_id, relative, run_id)
-        result.rows_loaded = con.execute(
-            f"SELECT count(*) FROM raw.{_ident(dataset)} WHERE _load_id = ?", [load_id]
-        ).fetchone()[0]
-        result.rows_quarantined = con.execute(
-            "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?",
-            [run_id, relative],
-        ).fetchone()[0]
+            _insert_checked(con, dataset, staged.header, load_id, relative, run_id)
+            result.conservation = BALANCED
+        result.rows_loaded, result.rows_quarantined = _landed_counts(
+            con, dataset, load_id, run_id, relative)
+        problem = _conservation_problem(relative, staged, result)
+        if problem is not None:
+            # nothing of a file whose records are not all accounted for is kept: publishing
+            # from part of it would be wrong without anyone knowing
+            con.execute("ROLLBACK")
+            con.execute("BEGIN TRANSACTION")
+            _quarantine_file(con, run_id, dataset, relative, problem)
+            result.rows_loaded, result.rows_quarantined = 0, 1
+            result.conservation = MISMATCH
+            log.error("%s", problem)
         _record_and_commit(con, result, digest, load_id, run_id, path, seen)
     except Exception:
         con.execute("ROLLBACK")
@@ -354,6 +410,36 @@ def _land_file(
         for table in _STAGE_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return result
+
+
+def _landed_counts(con: duckdb.DuckDBPyConnection, dataset: str, load_id: int, run_id: str,
+                   relative: str) -> tuple[int, int]:
+    """Rows of the file in its raw table and in the quarantine (this run)."""
+    loaded = con.execute(
+        f"SELECT count(*) FROM raw.{_ident(dataset)} WHERE _load_id = ?", [load_id]
+    ).fetchone()[0]
+    quarantined = con.execute(
+        "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?", [run_id, relative]
+    ).fetchone()[0]
+    return loaded, quarantined
+
+
+def _conservation_problem(relative: str, staged: _Staged, result: FileResult) -> str | None:
+    """Why the file's records are not accounted for, or None: every record counted apart from
+    the reader is a landed row or a quarantined one (or the whole file is one entry)."""
+    if result.conservation == FILE_QUARANTINED:
+        return None
+    if staged.records is None:
+        return (f"{relative}: its records could not be counted apart from the reader "
+                f"({staged.count_error}), so nothing of it is kept; the reader produced "
+                f"{result.rows_loaded} rows and {result.rows_quarantined} rejects. Check the "
+                "file is complete and well-formed, then drop it again")
+    if staged.records == result.rows_loaded + result.rows_quarantined:
+        return None
+    return (f"{relative} holds {staged.records} records but the reader produced "
+            f"{result.rows_loaded} rows and {result.rows_quarantined} rejects: nothing of it "
+            "is kept. Its line ends or quoting may be unusual: open it in a spreadsheet, save "
+            "it as CSV UTF-8 and drop it again; if it still happens, report it with the file")
 
 
 def _has_rejects_table(con: duckdb.DuckDBPyConnection) -> bool:
@@ -373,30 +459,189 @@ def _quarantine_file(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, 
 _STAGE_TABLES = ("_records", "_lined", "_objects", "_valid", "_stage", "_reject_lines")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, path: Path,
-           dataset: str) -> tuple[list[str], str | None]:
+@dataclass
+class _Staged:
+    """What `_stage` read: the file's columns, or why the whole file is quarantined, and the
+    records the file holds counted apart from the reader (None with `count_error`)."""
+
+    header: list[str] = field(default_factory=list)
+    error: str | None = None
+    records: int | None = None
+    count_error: str | None = None
+
+
+def _stage(con: duckdb.DuckDBPyConnection, path: Path, dataset: str,
+           relative: str) -> _Staged:
     """Read the file into temp table `_stage` (text columns, `_line`, `_raw`).
 
-    Returns the column names found in the file and, when the whole file is unreadable, the
-    reason (the file is then quarantined as one entry). A mentions file that is a native export
-    of a social-listening tool (ingestion/exports.py) is mapped to the canonical columns.
+    Returns the column names found in the file and, when the whole file is unreadable or its
+    header breaks the contract, the reason (the file is then quarantined as one entry), with
+    the records it holds. A mentions file that is a native export of a social-listening tool
+    (ingestion/exports.py) is mapped to the canonical columns.
     """
     suffix = path.suffix.lower()
+    staged = _Staged()
     try:
         export_format = exports.detect(path) if dataset == "mentions" else None
-        if export_format is not None:
-            return exports.stage(con, path, export_format), None
         head = exports.head_bytes(path)
-        problem = exports.encoding_problem(head) or _empty_problem(head, suffix)
-        if problem:
-            return [], problem
-        if suffix == ".csv":
-            return _stage_csv(con, path, head), None
-        return _stage_json(con, path, suffix == ".jsonl"), None
+        if export_format is None:
+            staged.error = exports.encoding_problem(head) or _empty_problem(head, suffix)
+        if staged.error is None and export_format == exports.BA_CSV:
+            header_line, delimiter, _ = exports.ba_csv_layout(path)
+            start = records.skip_lines(head, header_line)
+            with _uniform(path, _count_csv(staged, path, head, start, delimiter)) as read:
+                staged.header = exports.stage(con, path, export_format, read)
+            staged.error = _header_problem(dataset, relative, staged.header, export=True)
+        elif staged.error is None and export_format is not None:
+            _count(staged, lambda: records.count_json(path, mentions_pages=True))
+            staged.header = exports.stage(con, path, export_format)
+        elif staged.error is None and suffix == ".csv":
+            names, delimiter = _csv_layout(dataset, head)
+            start = records.header_end(head)
+            counted = _count_csv(staged, path, head, start, delimiter)
+            staged.error = _header_problem(dataset, relative, names)
+            if staged.error is None:
+                with _uniform(path, counted) as read:
+                    staged.header = _stage_csv(con, read, head, delimiter)
+        elif staged.error is None:
+            lines = suffix == ".jsonl"
+            if lines:
+                counted = _count(staged, lambda: records.count_json_lines(path))
+            else:
+                _count(staged, lambda: records.count_json(path))
+                counted = None
+            with _uniform(path, counted) as read:
+                staged.header = _stage_json(con, read, lines)
+            keys = [h for h in staged.header if h != "_valid_json"]
+            # a file of broken lines only has no keys: each line is quarantined as not JSON
+            staged.error = _header_problem(dataset, relative, keys) if keys else None
+        elif staged.records is None:
+            # quarantined whole for its encoding or emptiness: count what it holds anyway
+            if suffix == ".csv":
+                _count_csv(staged, path, head, records.header_end(head), ",")
+            elif suffix == ".jsonl":
+                _count(staged, lambda: records.count_json_lines(path))
     except duckdb.Error as exc:
         for table in _STAGE_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
-        return [], unreadable_reason(suffix, exc)
+        staged.error = unreadable_reason(suffix, exc)
+    if staged.error is not None:
+        for table in _STAGE_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+    return staged
+
+
+def _count(staged: _Staged, count: Callable[[], records.CsvCount | int]
+           ) -> records.CsvCount | None:
+    """Record the independent count in `staged` (or why there is none); the CSV count too."""
+    try:
+        counted = count()
+    except records.CountError as exc:
+        staged.count_error = str(exc)
+        return None
+    staged.records = counted if isinstance(counted, int) else counted.records
+    return counted if isinstance(counted, records.CsvCount) else None
+
+
+def _count_csv(staged: _Staged, path: Path, head: bytes, start: int,
+               delimiter: str) -> records.CsvCount | None:
+    counted = _count(staged, lambda: records.count_csv(path, start, delimiter))
+    if counted is not None:
+        # the header and the lines before it count for line ends as well
+        counted.line_ends |= records.line_end_styles(head[:start])
+    return counted
+
+
+@contextmanager
+def _uniform(path: Path, counted: records.CsvCount | None) -> Iterator[Path]:
+    """The file to read: `path`, or a copy with LF line ends when it mixes LF, CRLF and CR.
+
+    DuckDB's CSV reader takes its line end from the first line and then, in strict mode,
+    returns no rows and no rejects at all (or an error) when later lines end otherwise, as a
+    file edited on two systems does. Physical line numbers are the same in the copy; a line
+    break inside a quoted value becomes LF.
+    """
+    if counted is None or not counted.mixed_line_ends:
+        yield path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="govpulse-lineends-"))
+    try:
+        copy = folder / path.name
+        _copy_with_lf(path, copy)
+        log.info("%s: mixed line ends (%s): read from a copy with LF line ends", path.name,
+                 ", ".join(sorted(counted.line_ends)))
+        yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _copy_with_lf(source: Path, target: Path) -> None:
+    with source.open("rb") as src, target.open("wb") as dst:
+        carry = b""
+        while block := src.read(records.CHUNK_BYTES):
+            data = carry + block
+            # a CR at the end of a block may be the first half of a CRLF
+            data, carry = (data[:-1], b"\r") if data.endswith(b"\r") else (data, b"")
+            dst.write(data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+        dst.write(carry.replace(b"\r", b"\n"))
+
+
+def _csv_layout(dataset: str, head: bytes) -> tuple[list[str], str]:
+    """The header row's names as written and the delimiter, decided from the header alone
+    (data is never sniffed): the delimiter that splits it into the most contract columns,
+    else into the most columns, else a comma."""
+    known = {c.name for c in DATASETS[dataset]}
+    best: tuple[tuple[int, int], list[str], str] | None = None
+    for delimiter in exports.CSV_DELIMITERS:
+        names = exports.csv_header_names(head, delimiter)
+        score = (sum(n.strip().lower() in known for n in names), len(names))
+        if best is None or score > best[0]:
+            best = (score, names, delimiter)
+    _, names, delimiter = best
+    return names, delimiter
+
+
+def _shown(names: list[str]) -> str:
+    cut = [n if len(n) <= 40 else n[:39] + "…" for n in names[:20]]
+    return ", ".join(cut) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+
+
+def _header_problem(dataset: str, relative: str, names: list[str],
+                    export: bool = False) -> str | None:
+    """Why the file's header breaks the contract (CONTRACTS.md §3), or None.
+
+    Required columns must be there and contract columns named once; names are matched
+    trimmed and case-insensitively. Columns the contract does not name are ignored (tools add
+    their own), and said in the log.
+    """
+    clean = [exports.unique_names([n])[0].strip() for n in names]
+    if not any(clean):
+        return (f"{relative}: the header row is empty: the first line must name the columns "
+                f"(CONTRACTS.md §3: {', '.join(c.name for c in DATASETS[dataset])})")
+    columns = DATASETS[dataset]
+    lowered = [n.lower() for n in clean]
+    missing = [c.name for c in columns if c.required and c.name not in lowered]
+    twice = sorted({n for n in lowered if lowered.count(n) > 1 and n in
+                    {c.name for c in columns}})
+    extra = [n for n, low in zip(clean, lowered, strict=True)
+             if low not in {c.name for c in columns}]
+    if extra and not export:
+        log.warning("%s: columns the contract does not name are ignored: %s", relative,
+                    _shown(extra))
+    if not missing and not twice:
+        return None
+    what = []
+    if missing:
+        what.append(f"required columns missing: {', '.join(missing)}")
+    if twice:
+        what.append(f"columns named more than once: {', '.join(twice)}")
+    if export:
+        return (f"{relative}: the export has no columns for what a mention needs: "
+                f"{'; '.join(what)}; re-export it with all columns")
+    return (f"{relative}: the header does not match the {dataset} contract "
+            f"(CONTRACTS.md §3): {'; '.join(what)}. The file's columns: "
+            f"{_shown(clean) or 'none'}. Name the columns as the contract does and drop the "
+            "file again")
 
 
 def _empty_problem(head: bytes, suffix: str) -> str | None:
@@ -474,8 +719,9 @@ def _quarantine_csv_rejects(con: duckdb.DuckDBPyConnection, run_id: str, dataset
     )
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> list[str]:
-    header = exports.csv_header(head, ",")
+def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes,
+               delimiter: str) -> list[str]:
+    header = exports.csv_header(head, delimiter)
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
     # _line assumes one physical line per record, true unless the parser rejected records or a
     # quoted field holds a line break; only then are the lines counted record by record
@@ -484,7 +730,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes) -> list[
         CREATE TEMP TABLE _stage AS
         SELECT *, ordinality + 1 AS _line FROM {exports.read_csv_sql()} WITH ORDINALITY
         """,
-        [str(path), dict.fromkeys(header, "VARCHAR"), ",", 0, True],
+        [str(path), dict.fromkeys(header, "VARCHAR"), delimiter, 0, True],
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, physical_line BIGINT)")
     rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
@@ -698,6 +944,7 @@ def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
     if column.kind == TIMESTAMP:
         # an event after landing + the tolerance cannot have happened yet (METHODOLOGY counts
         # events in the week they happened; a future one would count in a week it is not in)
+        params["future_days"] = FUTURE_TOLERANCE_DAYS
         reasons.append(
             f"CASE WHEN {parsed} > now() + to_days($future_days) THEN '{name} is in the future "
             f"(more than ' || $future_days || ' day after landing): ' || {shown} || '; check "
@@ -727,7 +974,8 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'registry'"
     ).fetchone()[0])
     selects, reasons = [], []
-    params: dict[str, object] = {"future_days": FUTURE_TOLERANCE_DAYS}
+    # only the parameters the reasons use: DuckDB refuses unused ones
+    params: dict[str, object] = {}
     parsed_of: dict[str, str] = {}
     for column in DATASETS[dataset]:
         source = by_name.get(column.name)

@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS ops.loaded_files (
     file_hash VARCHAR, dataset VARCHAR, file VARCHAR, load_id BIGINT, run_id VARCHAR,
     rows_loaded BIGINT, rows_quarantined BIGINT, loaded_at TIMESTAMPTZ
 );
+-- record conservation (ingestion/records.py): the records the file holds, counted apart from
+-- the reader, and how they were accounted for: 'balanced' (records = rows_loaded +
+-- rows_quarantined), 'file quarantined' (one entry for the whole file, e.g. not UTF-8 or a
+-- header that breaks the contract), 'mismatch' (the counts disagreed: the file was
+-- quarantined whole and the run's raw validation fails); NULL for API captures
+ALTER TABLE ops.loaded_files ADD COLUMN IF NOT EXISTS records BIGINT;
+ALTER TABLE ops.loaded_files ADD COLUMN IF NOT EXISTS conservation VARCHAR;
 CREATE TABLE IF NOT EXISTS ops.validations (
     run_id VARCHAR, suite VARCHAR, expectation VARCHAR, column_name VARCHAR,
     success BOOLEAN, observed_value VARCHAR, details VARCHAR, validated_at TIMESTAMPTZ

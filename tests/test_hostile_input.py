@@ -571,13 +571,19 @@ def test_every_record_is_accounted_for_in_a_mixed_inbox(inbox: Path, warehouse: 
 
 
 def test_odd_column_names_are_columns_like_any_other(inbox: Path, warehouse: Path) -> None:
-    """Header names and keys that repeat (in any case), are empty, hold control characters or
-    clash with the readers' own columns (_line, ordinality) do not break the file."""
-    put(inbox, "mentions/a.csv", HEADER.rstrip("\n") + ',_line,ordinality,LIKES,,"x\ty\x01"\n'
+    """Header names and keys that are empty, hold control characters or clash with the
+    readers' own columns (_line, ordinality) do not break the file; JSON keys that repeat in
+    another case too (the lower-case one is read). A CSV naming a contract column twice is
+    ambiguous: it is one quarantine entry naming the column (tests/test_saved_files.py)."""
+    put(inbox, "mentions/a.csv", HEADER.rstrip("\n") + ',_line,ordinality,LIKE,,"x\ty\x01"\n'
         + row("c1").rstrip("\n") + ",a,b,9,,z\n")
     put(inbox, "mentions/b.jsonl", obj("j1", _line="a", _raw="b", _valid_json="c", Likes="9",
                                        likes="3", **{"x\u0000y": "z"}) + "\n")
+    put(inbox, "mentions/c.csv", HEADER.rstrip("\n") + ",LIKES\n" + row("c2").rstrip("\n")
+        + ",9\n")
     landed = Landed(warehouse, inbox, "r1")
-    assert landed.quarantine == []
     assert [(r["mention_id"], r["likes"], r["_line"]) for r in landed.rows] == [
         ("c1", 1, 2), ("j1", 3, 1)]
+    [(file, line, reason, _)] = landed.quarantine
+    assert (file, line) == ("mentions/c.csv", None)
+    assert "columns named more than once: likes" in reason

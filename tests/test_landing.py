@@ -117,14 +117,25 @@ def test_a_file_already_loaded_is_skipped_even_under_another_name(
     assert len(rows) == 1
 
 
-def test_missing_required_column_quarantines_every_row(tmp_path: Path, warehouse: Path) -> None:
+def test_missing_required_column_quarantines_the_file_as_one_entry(
+    tmp_path: Path, warehouse: Path
+) -> None:
     inbox = write_files(tmp_path / "inbox", {"mentions/a.csv": (
         "platform,mention_id,published_at,author_id,author_type\n"
         "vk,m1,2026-11-14,a,person\n"
+        "vk,m2,2026-11-14,a,person\n"
     )})
-    _, quarantine, rows = _land(warehouse, inbox)
+    report, quarantine, rows = _land(warehouse, inbox)
     assert rows == []
-    assert quarantine == [("mentions/a.csv", 2, "column sentiment missing from the file")]
+    [(file, line, reason)] = quarantine
+    assert (file, line) == ("mentions/a.csv", None)
+    assert reason.startswith("mentions/a.csv: the header does not match the mentions contract")
+    assert "required columns missing: sentiment." in reason
+    assert "The file's columns: platform, mention_id, published_at, author_id, author_type" \
+        in reason
+    [result] = report.files
+    assert (result.records, result.rows_loaded, result.rows_quarantined,
+            result.conservation) == (2, 0, 1, "file quarantined")
 
 
 def test_files_outside_the_contract_are_reported_not_ignored(
