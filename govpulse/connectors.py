@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from govpulse import notify
 from govpulse.pipeline import paths_of
-from ingestion.connectors.fetch import FetchReport, fetch_platform
+from ingestion.connectors.fetch import PAGE_GONE, FetchReport, fetch_platform
 from ingestion.contract import PLATFORMS
 
 log = logging.getLogger(__name__)
@@ -96,4 +97,13 @@ def fetch(run: dict[str, Any], platform: str) -> FetchReport:
                             paths.inbox, token=found.token if found else None,
                             api_url=found.api_url if found else None)
     log.info(report.summary())
+    _deliver_gone_alerts(run, report)
     return report
+
+
+def _deliver_gone_alerts(run: dict[str, Any], report: FetchReport) -> None:
+    """Post a `page_gone` alert per page the platform reports gone (the fetch task holds no
+    warehouse lock: landing records the same alerts in ops.alerts from the fetch report)."""
+    for message in report.gone_alerts():
+        log.warning("%s: %s", PAGE_GONE, message)
+        notify.send(PAGE_GONE, message, run.get("period_start"), run.get("run_id"))

@@ -87,7 +87,32 @@ def _land_report(con: duckdb.DuckDBPyConnection, path: Path, relative: str, run_
         """,
         [str(path), _max_object_size(path), run_id, relative],
     )
-    return con.execute("SELECT count(*) FROM ops.fetch_pages").fetchone()[0] - before
+    landed = con.execute("SELECT count(*) FROM ops.fetch_pages").fetchone()[0] - before
+    _alert_gone_pages(con, path, run_id)
+    return landed
+
+
+def _alert_gone_pages(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
+    """One `page_gone` alert per page the report says is gone, with the text the fetch wrote
+    (and already delivered to the webhook, see govpulse/connectors.py)."""
+    con.execute(
+        """
+        INSERT INTO ops.alerts (run_id, kind, period_start, deadline, noticed_at, message)
+        WITH report AS (SELECT json FROM read_json_objects(?, format = 'auto',
+                                                            maximum_object_size = ?)),
+        entries AS (
+            SELECT (json ->> 'period_start')::DATE AS week,
+                   unnest(json_keys(json -> 'pages')) AS page_id, json -> 'pages' AS page_map
+            FROM report
+        )
+        SELECT ?, 'page_gone', week, NULL, now(), page_map -> page_id ->> 'alert'
+        FROM entries
+        WHERE page_map -> page_id ->> 'status' = 'gone'
+          AND (page_map -> page_id ->> 'alert') IS NOT NULL
+        ORDER BY page_id
+        """,
+        [str(path), _max_object_size(path), run_id],
+    )
 
 
 # ---- record rules ---------------------------------------------------------------------------

@@ -198,7 +198,11 @@ def test_fetch_platform_end_to_end(tmp_path, monkeypatch):
                  if not p.name.startswith("_fetch_report-")}
         again = fetch_platform("facebook", PERIOD.start, reg, inbox)
     assert report.ok and report.pages["fb1"]["status"] == "fetched"
-    assert report.pages["fb2"]["status"] == "unavailable"
+    assert report.pages["fb2"]["status"] == "gone"
+    # the page_gone alert names the page and says what to do
+    alert = report.pages["fb2"]["alert"]
+    assert report.gone_alerts() == [alert] and "set active_to for fb2" in alert
+    assert "facebook id 100000000000404" in alert
     assert "100/33" in report.pages["fb2"]["reason"]
     folder = inbox / "api" / "facebook" / "2026-11-13"
     assert report.files and all((inbox / f).parent == folder for f in report.files)

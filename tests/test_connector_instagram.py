@@ -290,7 +290,11 @@ def test_fetch_platform_end_to_end(tmp_path, monkeypatch):
                  if not p.name.startswith("_fetch_report-")}
         again = fetch_platform("instagram", PERIOD.start, reg, inbox)
     assert report.ok and report.pages["ig1"]["status"] == "fetched"
-    assert report.pages["ig2"]["status"] == "unavailable"
+    assert report.pages["ig2"]["status"] == "gone"
+    # the page_gone alert names the page and says what to do
+    alert = report.pages["ig2"]["alert"]
+    assert report.gone_alerts() == [alert] and "set active_to for ig2" in alert
+    assert "instagram id deleted_akim" in alert
     assert "2207013" in report.pages["ig2"]["reason"]
     folder = inbox / "api" / "instagram" / "2026-11-13"
     assert report.files and all((inbox / f).parent == folder for f in report.files)

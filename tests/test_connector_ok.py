@@ -192,7 +192,11 @@ def test_fetch_platform_end_to_end(server: OkServer, tmp_path: Path) -> None:
     report = fetch_platform("ok", PERIOD.start, registry, inbox)
     assert report.ok, report.error
     assert report.pages["p-ok-001"]["status"] == "fetched"
-    assert report.pages["p-ok-002"]["status"] == "unavailable"
+    assert report.pages["p-ok-002"]["status"] == "gone"
+    # the page_gone alert names the page and says what to do
+    alert = report.pages["p-ok-002"]["alert"]
+    assert report.gone_alerts() == [alert] and "set active_to for p-ok-002" in alert
+    assert report.pages["p-ok-002"]["platform_page_id"] in alert
     assert len(report.files) == 7
     folder = inbox / "api" / "ok" / "2026-11-13"
     assert all((inbox / f).parent == folder for f in report.files)

@@ -30,6 +30,7 @@ from ingestion.connectors.base import (
     AUTH,
     FATAL,
     GONE,
+    PAGE_REFUSED,
     RATE_LIMITED,
     TRANSIENT,
     AuthError,
@@ -170,7 +171,7 @@ def test_flood_control_waits_the_stated_window_and_codes_map_to_outcomes() -> No
     expected = {
         "flood_control_10": RATE_LIMITED, "empty_token": AUTH, "token_invalid": AUTH,
         "no_active_subscription": AUTH, "unknown_error": TRANSIENT,
-        "channel_not_found": GONE, "quota_channel_reached": GONE,
+        "channel_not_found": GONE, "quota_channel_reached": PAGE_REFUSED,
         "quota_requests_reached": FATAL, "wrong_method": FATAL, "wrong_offset": FATAL,
     }
     assert {code: verdict(code).outcome for code in expected} == expected
@@ -238,12 +239,28 @@ def write_registry(root: Path) -> Path:
     })
 
 
+def test_a_channel_outside_the_tariff_is_not_fetched_not_gone(server: TGStatServer,
+                                                               tmp_path: Path) -> None:
+    """The channel exists but the tariff does not cover it: it counts against completeness
+    (not_fetched), with TGStat's words, and the other channels are still fetched."""
+    server.not_found_code = "quota_channel_reached"
+    registry, inbox = write_registry(tmp_path / "registry"), tmp_path / "inbox"
+    report = fetch_platform("telegram", PERIOD.start, registry, inbox)
+    assert report.ok and report.pages["p_tg_a"]["status"] == "fetched"
+    assert report.pages["p_tg_b"]["status"] == "not_fetched" and not report.gone_alerts()
+    assert "quota_channel_reached" in report.pages["p_tg_b"]["reason"]
+
+
 def test_fetch_platform_end_to_end(server: TGStatServer, tmp_path: Path) -> None:
     registry, inbox = write_registry(tmp_path / "registry"), tmp_path / "inbox"
     report = fetch_platform("telegram", PERIOD.start, registry, inbox)
     assert report.ok, report.error
     assert report.pages["p_tg_a"]["status"] == "fetched"
-    assert report.pages["p_tg_b"]["status"] == "unavailable"
+    assert report.pages["p_tg_b"]["status"] == "gone"
+    # the page_gone alert names the page and says what to do
+    alert = report.pages["p_tg_b"]["alert"]
+    assert report.gone_alerts() == [alert] and "set active_to for p_tg_b" in alert
+    assert "telegram id old_akimat" in alert
     assert "1/2 pages fetched" in report.summary()
     folder = inbox / "api" / "telegram" / "2026-11-13"
     assert all(f.startswith("api/telegram/2026-11-13/") for f in report.files)

@@ -267,7 +267,11 @@ def test_fetch_platform_end_to_end(server: VkServer, tmp_path: Path) -> None:
     report = fetch_platform("vk", PERIOD.start, registry, inbox)
     assert report.ok, report.error
     assert report.pages["p-vk-001"]["status"] == "fetched"
-    assert report.pages["p-vk-002"]["status"] == "unavailable"
+    assert report.pages["p-vk-002"]["status"] == "gone"
+    # the page_gone alert names the page and says what to do
+    alert = report.pages["p-vk-002"]["alert"]
+    assert report.gone_alerts() == [alert] and "set active_to for p-vk-002" in alert
+    assert report.pages["p-vk-002"]["platform_page_id"] in alert
     assert "deleted" in report.pages["p-vk-002"]["reason"]
     # groups.getById + two wall.get pages for the live page, and the mention search
     assert len(report.files) == 4

@@ -223,7 +223,11 @@ def test_fetch_platform_end_to_end(server: XServer, tmp_path: Path) -> None:
     report = fetch_platform("x", PERIOD.start, registry, inbox)
     assert report.ok, report.error
     assert {k: v["status"] for k, v in report.pages.items()} == {
-        "p_x_a": "fetched", "p_x_b": "unavailable"}
+        "p_x_a": "fetched", "p_x_b": "gone"}
+    # the page_gone alert names the page and says what to do
+    alert = report.pages["p_x_b"]["alert"]
+    assert report.gone_alerts() == [alert] and "set active_to for p_x_b" in alert
+    assert "x id old_akimat" in alert
     assert "resource-not-found" not in report.pages["p_x_b"]["reason"]
     assert "Could not find user" in report.pages["p_x_b"]["reason"]
     folder = inbox / "api" / "x" / "2026-11-13"

@@ -199,7 +199,11 @@ def test_fetch_platform_end_to_end(server: YouTubeServer, tmp_path: Path) -> Non
     report = fetch_platform("youtube", PERIOD.start, registry, inbox)
     assert report.ok, report.error
     assert {k: v["status"] for k, v in report.pages.items()} == {
-        "p_yt_a": "fetched", "p_yt_b": "unavailable"}
+        "p_yt_a": "fetched", "p_yt_b": "gone"}
+    # the page_gone alert names the page and says what to do
+    alert = report.pages["p_yt_b"]["alert"]
+    assert report.gone_alerts() == [alert] and "set active_to for p_yt_b" in alert
+    assert "youtube id UCdeletedChannel0000000B" in alert
     folder = inbox / "api" / "youtube" / "2026-11-13"
     assert len(report.files) == 5 and all(f.startswith("api/youtube/2026-11-13/")
                                           for f in report.files)

@@ -128,6 +128,7 @@ RATE_LIMITED = "rate_limited"  # wait (Retry-After or backoff) and retry
 TRANSIENT = "transient"  # retry with backoff
 AUTH = "auth"  # the token is wrong or expired: stop the platform at once
 GONE = "gone"  # the page is deleted, private or missing: record it, go on with the others
+PAGE_REFUSED = "page_refused"  # this page cannot be fetched now (a tariff limit): go on
 FATAL = "fatal"  # a request we built wrong, or an error we do not know: stop
 
 
@@ -147,7 +148,13 @@ class AuthError(ConnectorError):
 
 
 class PageUnavailable(ConnectorError):
-    """One page is deleted, private or missing; the fetch goes on with the other pages."""
+    """The platform says one page is deleted, blocked, private or missing (status `gone`: it
+    does not count against fetch completeness); the fetch goes on with the other pages."""
+
+
+class PageNotReached(ConnectorError):
+    """One page could not be fetched although it exists (e.g. outside the API tariff): status
+    `not_fetched`, it counts against completeness; the fetch goes on with the other pages."""
 
 
 class BudgetExhausted(ConnectorError):
@@ -283,6 +290,8 @@ class PlatformClient:
                 )
             if verdict.outcome == GONE:
                 raise PageUnavailable(f"{message} (page {page or '?'})")
+            if verdict.outcome == PAGE_REFUSED:
+                raise PageNotReached(f"{message} (page {page or '?'})")
             if verdict.outcome == FATAL:
                 raise ConnectorError(message)
             attempt += 1

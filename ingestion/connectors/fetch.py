@@ -16,6 +16,7 @@ import duckdb
 
 from ingestion.connectors.base import (
     ConnectorError,
+    PageNotReached,
     PageUnavailable,
     PlatformClient,
     redact,
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 # platform -> module with `Client` (a PlatformClient) and `fetch_page(client, page, period)`;
 # optionally `fetch_mentions(client, aliases, period)`.
 CONNECTOR_MODULES = {p: f"ingestion.connectors.{p}" for p in PLATFORMS}
+
+# ops.fetch_pages.status: `gone` pages (the platform says deleted, blocked or not found) do not
+# count against fetch completeness; `not_fetched` pages (errors, rate limits, budgets) do.
+FETCHED, GONE, NOT_FETCHED = "fetched", "gone", "not_fetched"
+PAGE_GONE = "page_gone"  # ops.alerts kind
 
 
 @dataclass
@@ -46,35 +52,50 @@ class FetchReport:
         return self.error is None
 
     def summary(self) -> str:
-        done = sum(p["status"] == "fetched" for p in self.pages.values())
-        unavailable = [k for k, p in self.pages.items() if p["status"] != "fetched"]
+        done = sum(p["status"] == FETCHED for p in self.pages.values())
+        missing = [k for k, p in self.pages.items() if p["status"] == NOT_FETCHED]
+        gone = [k for k, p in self.pages.items() if p["status"] == GONE]
         text = (f"{self.platform}: {done}/{len(self.pages)} pages fetched, "
                 f"{len(self.files)} files, {self.requests} requests")
-        if unavailable:
-            text += f"; not fetched: {', '.join(unavailable[:10])}"
+        if missing:
+            text += f"; not fetched: {', '.join(missing[:10])}"
+        if gone:
+            text += f"; gone (set active_to in pages.csv): {', '.join(gone[:10])}"
         return text + (f"; stopped: {self.error}" if self.error else "")
+
+    def gone_alerts(self) -> list[str]:
+        """The `page_gone` alert text of each page the platform reports gone."""
+        return [p["alert"] for p in self.pages.values() if p["status"] == GONE and p.get("alert")]
+
+
+# The pages a fetch asks for: registry pages of the platforms active in the week, of entities
+# valid in the week. fetch_completeness counts the pages of a platform that landed no report
+# with the same rule (govpulse/validation.py). Parameters: $platforms, $period_start,
+# $period_end.
+ACTIVE_PAGES_SQL = """
+    SELECT p.page_id, p.platform, p.platform_page_id, p.entity_id, p.page_kind
+    FROM registry.pages p
+    WHERE list_contains($platforms::VARCHAR[], p.platform)
+      AND (p.active_from IS NULL OR p.active_from < $period_end::DATE)
+      AND (p.active_to IS NULL OR p.active_to >= $period_start::DATE)
+      -- an entity has one row per version (renamed mid-week: two): a semi-join
+      AND p.entity_id IN (
+          SELECT e.entity_id FROM registry.entities e
+          WHERE (e.valid_from IS NULL OR e.valid_from < $period_end::DATE)
+            AND (e.valid_to IS NULL OR e.valid_to >= $period_start::DATE))
+"""
+
+
+def active_pages_parameters(platforms: list[str], period: Period) -> dict[str, object]:
+    return {"platforms": platforms, "period_start": period.start, "period_end": period.end}
 
 
 def registry_pages(registry: Path, platform: str, period: Period) -> list[Page]:
     """Active pages of the platform in the period (the registry is checked as for a run)."""
     with duckdb.connect() as con:
         load_registry(con, registry)
-        rows = con.execute(
-            """
-            SELECT p.page_id, p.platform, p.platform_page_id, p.entity_id, p.page_kind
-            FROM registry.pages p
-            WHERE p.platform = ?
-              AND (p.active_from IS NULL OR p.active_from < ?)
-              AND (p.active_to IS NULL OR p.active_to >= ?)
-              -- an entity has one row per version (renamed mid-week: two): a semi-join
-              AND p.entity_id IN (
-                  SELECT e.entity_id FROM registry.entities e
-                  WHERE (e.valid_from IS NULL OR e.valid_from < ?)
-                    AND (e.valid_to IS NULL OR e.valid_to >= ?))
-            ORDER BY p.page_id
-            """,
-            [platform, period.end, period.start, period.end, period.start],
-        ).fetchall()
+        rows = con.execute(f"{ACTIVE_PAGES_SQL} ORDER BY p.page_id",
+                           active_pages_parameters([platform], period)).fetchall()
     return [Page(*row) for row in rows]
 
 
@@ -100,6 +121,15 @@ def region_aliases(registry: Path, period: Period) -> list[tuple[str, str]]:
 NOT_FINISHED = "the fetch did not finish (see the fetch task's log)"
 
 
+def gone_entry(platform: str, page: Page, reason: str) -> dict[str, str]:
+    """The report entry of a gone page, with the alert that tells the operator what to do."""
+    alert = (f"{platform} page {page.page_id} ({platform} id {page.platform_page_id}) is gone: "
+             f"{reason}. It is rated without data this week (NULL, ranked last); if it is gone "
+             f"for good, set active_to for {page.page_id} in the registry's pages.csv")
+    return {"status": GONE, "reason": reason, "platform_page_id": page.platform_page_id,
+            "alert": alert}
+
+
 def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Path, *,
                    token: str | None = None, api_url: str | None = None) -> FetchReport:
     """Fetch every page; a page that is gone is reported and skipped, a refused token stops.
@@ -115,7 +145,8 @@ def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Pat
     period = Period(period_start)
     report = FetchReport(platform, period.start.isoformat(), datetime.now(UTC).isoformat())
     pages = registry_pages(registry, platform, period)
-    report.pages = {p.page_id: {"status": "not_fetched", "reason": NOT_FINISHED} for p in pages}
+    report.pages = {p.page_id: {"status": NOT_FETCHED, "reason": NOT_FINISHED,
+                                "platform_page_id": p.platform_page_id} for p in pages}
     _write_report(inbox, report)
     client = None
     try:
@@ -124,10 +155,15 @@ def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Pat
             try:
                 for capture in module.fetch_page(client, page, period):
                     _keep(inbox, platform, period, capture, client, report)
-                report.pages[page.page_id] = {"status": "fetched", "reason": ""}
+                report.pages[page.page_id] = {"status": FETCHED, "reason": "",
+                                              "platform_page_id": page.platform_page_id}
             except PageUnavailable as exc:
-                report.pages[page.page_id] = {"status": "unavailable",
-                                              "reason": client.redact(str(exc))}
+                report.pages[page.page_id] = gone_entry(platform, page, client.redact(str(exc)))
+                log.warning("%s", report.pages[page.page_id]["alert"])
+            except PageNotReached as exc:
+                report.pages[page.page_id] = {"status": NOT_FETCHED,
+                                              "reason": client.redact(str(exc)),
+                                              "platform_page_id": page.platform_page_id}
                 log.warning("%s", client.redact(str(exc)))
             log.info("[%d/%d] %s %s", n, len(pages), platform, page.page_id)
         if hasattr(module, "fetch_mentions"):  # platforms that can search mentions (VK)
@@ -166,9 +202,9 @@ def _redacted(exc: BaseException, client: PlatformClient | None, token: str | No
 
 
 def _not_fetched(report: FetchReport, reason: str) -> None:
-    for page_id, entry in report.pages.items():
-        if entry["status"] == "not_fetched":
-            report.pages[page_id] = {"status": "not_fetched", "reason": reason}
+    for entry in report.pages.values():
+        if entry["status"] == NOT_FETCHED:
+            entry["reason"] = reason
 
 
 def _write_report(inbox: Path, report: FetchReport) -> Path:

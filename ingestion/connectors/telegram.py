@@ -19,6 +19,7 @@ from ingestion.connectors.base import (
     FATAL,
     GONE,
     OK,
+    PAGE_REFUSED,
     RATE_LIMITED,
     TRANSIENT,
     PlatformClient,
@@ -72,7 +73,7 @@ def error_verdict(code: str, response: requests.Response) -> Verdict:
     if code in TRANSIENT_CODES:
         return Verdict(TRANSIENT, message)
     if code in CHANNEL_QUOTA_CODES:
-        return Verdict(GONE, f"{message}: the tariff does not cover this channel")
+        return Verdict(PAGE_REFUSED, f"{message}: the TGStat tariff does not cover this channel")
     if code in GONE_CODES or "not_found" in code:
         return Verdict(GONE, f"{message}: channel deleted, private or unknown")
     if code.startswith("quota_"):
