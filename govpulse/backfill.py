@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TextIO
 
-from govpulse.config import Paths, period_end_of
+from govpulse.config import (
+    Paths,
+    current_time,
+    period_closes_at,
+    period_end_of,
+    refuse_open_period,
+)
 from govpulse.runner import RunOutcome, run_dag
 
 KIND_ORDER = {"weekly": 0, "monthly": 1}  # a month closing with a week runs after it
@@ -26,6 +32,14 @@ class Period:
 
     def __str__(self) -> str:
         return f"week {self.start}" if self.kind == "weekly" else f"month {self.start:%Y-%m}"
+
+    def closing(self, now: datetime | None = None) -> str:
+        """Why the period is not run yet: when it closes (empty once it is over)."""
+        try:
+            refuse_open_period(self.kind, self.start, now)
+        except ValueError as exc:
+            return str(exc)
+        return ""
 
 
 def periods_between(first: date, last: date, months: bool = True) -> list[Period]:
@@ -44,6 +58,15 @@ def periods_between(first: date, last: date, months: bool = True) -> list[Period
             found.append(Period("monthly", month))
             month = period_end_of("monthly", month)
     return sorted(found, key=lambda p: (p.end, KIND_ORDER[p.kind], p.start))
+
+
+def closed_periods(periods: list[Period], now: datetime | None = None
+                   ) -> tuple[list[Period], list[Period]]:
+    """Split the periods into those closed by `now` (run) and those not over yet (a rating of
+    them would be incomplete: the DAG's start refuses them)."""
+    now = now or current_time()
+    closed = [p for p in periods if period_closes_at(p.kind, p.start) <= now]
+    return closed, [p for p in periods if p not in closed]
 
 
 def backfill(paths: Paths, periods: list[Period], stream: TextIO,

@@ -106,7 +106,10 @@ def write_bulletin(published_file: Path, period_start: date, out_dir: Path) -> P
                  if kind == "week" and relation in WEEKLY and relation in views]
         weeks = [week for _, week in pairs]
         if not any(w.rows for w in weeks):
-            raise ValueError(f"no weekly rating is published for the week {period_start}")
+            withdrawal = _withdrawal(con, period_start)
+            if withdrawal is None:
+                raise ValueError(f"no weekly rating is published for the week {period_start}")
+            return _write_page(out_dir, period_start, _withdrawn_page(period_start, *withdrawal))
         trends = {week.stem: _trend(con, relation, week, period_start)
                   for relation, week in pairs if week.rows}
         people = next((w for w in weeks if w.stem == "people" and w.rows), None)
@@ -138,6 +141,46 @@ def write_bulletin(published_file: Path, period_start: date, out_dir: Path) -> P
 
 
 # --- data ------------------------------------------------------------------------------------
+
+
+def _withdrawal(con: duckdb.DuckDBPyConnection, period_start: date
+                ) -> tuple[int, datetime, str] | None:
+    """The week's withdrawal (revision, when, why) when it is the week's latest publication
+    (govpulse.withdraw): the _current views leave the week out then."""
+    if "withdrawals" not in _tables(con):
+        return None
+    return con.execute(
+        "SELECT revision, published_at, reason FROM marts.withdrawals "
+        "WHERE kind = 'weekly' AND period_start = ? ORDER BY revision DESC LIMIT 1",
+        [period_start]).fetchone()
+
+
+def _write_page(out_dir: Path, period_start: date, page: str) -> Path:
+    """A bulletin of one page (no CSV, no chart), replacing the week's folder in one step."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{period_start.isoformat()}-", dir=out_dir))
+    try:
+        (work / "index.html").write_text(page, encoding="utf-8")
+        os.chmod(work, 0o755)
+        replace_folder(work, out_dir / period_start.isoformat())
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out_dir / period_start.isoformat() / "index.html"
+
+
+def _withdrawn_page(period_start: date, revision: int, when: datetime, reason: str) -> str:
+    title = f"Рейтинги недели с {_day(period_start)} отозваны"
+    return (
+        '<!doctype html>\n<html lang="ru"><head><meta charset="utf-8">'
+        f"<title>{_e(title)}</title></head><body>"
+        f'<h1>{_e(title)}</h1><p class="withdrawn">Публикация отозвана {_e(_moment(when))} '
+        f"(ревизия {revision}). Причина: {_e(reason)}</p>"
+        "<p>Рейтинги этой недели не действуют. История ревизий сохранена в опубликованном "
+        "файле: marts.withdrawals и таблицы рейтингов.</p>"
+        f"<p>Withdrawn: the ratings of the week {period_start} were withdrawn (revision "
+        f"{revision}): {_e(reason)}</p></body></html>\n")
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:

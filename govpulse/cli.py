@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from govpulse import airflow_home
-from govpulse.config import STATE_DIR, Paths, parse_month, parse_week, parse_year
+from govpulse.config import (
+    STATE_DIR,
+    Paths,
+    current_time,
+    parse_month,
+    parse_week,
+    parse_year,
+    period_closes_at,
+    refuse_open_period,
+)
+from govpulse.run_lock import WarehouseBusy
 from ingestion.contract import PLATFORMS
 
 PATH_OPTIONS = (
@@ -91,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="leave the published dbt docs and GX Data Docs as they "
                                       "are (quicker re-runs; the data, Parquet and bulletin "
                                       "are published as usual)")
+        kind_parser.add_argument("--no-wait", dest="wait", action="store_false",
+                                 help="when another run holds the warehouse, stop at once "
+                                      "saying which run it is (default: wait for it)")
 
     fetch = _command(
         commands, "fetch",
@@ -141,6 +154,25 @@ def build_parser() -> argparse.ArgumentParser:
                "Parquet copies are rewritten from the restored file. The private warehouse is "
                "not changed: the next run publishes its newer revisions again.")
     restore.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+
+    withdraw = _command(
+        commands, "withdraw",
+        "withdraw a wrong publication of a week, month or year for good, with the reason, as "
+        "a new revision (its history stays queryable)",
+        epilog="The _current views, the annual tables, `govpulse show`, the bulletin and the "
+               "Parquet's marts.withdrawals then say the period is withdrawn. Runs of other "
+               "periods never bring it back; `govpulse run` of that very period rates it again "
+               "as a new revision.")
+    withdraw.add_argument("kind", choices=("weekly", "monthly", "annual"),
+                          help="what was published: a week's four ratings, a month's incident "
+                               "rating or a year's tables")
+    withdraw.add_argument("period", metavar="PERIOD",
+                          help="the week's Friday (YYYY-MM-DD), the month (YYYY-MM) or the year "
+                               "(YYYY)")
+    withdraw.add_argument("--reason", required=True,
+                          help="why it is withdrawn (published with the withdrawal)")
+    withdraw.add_argument("--warehouse", help=PATH_OPTIONS[2][1])
+    withdraw.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
 
     generate = _command(commands, "generate",
                         "write a deterministic synthetic registry and inbox")
@@ -195,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "restore-previous":
             return _restore_previous(args)
+        if args.command == "withdraw":
+            return _withdraw(args)
         if args.command == "show":
             from govpulse.report import show
 
@@ -203,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"govpulse: {exc}", file=sys.stderr)
         return 2
+    except WarehouseBusy as exc:
+        print(f"govpulse: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -219,6 +256,24 @@ def _restore_previous(args: argparse.Namespace) -> int:
     print(f"Restored the previous published file: {target} (the one it replaced is now "
           f"{previous.name}; run this again to undo). Parquet of {len(exported)} rating "
           f"histories rewritten from it.")
+    return 0
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    from govpulse.withdraw import annual_note, withdraw
+
+    paths = Paths.resolve(warehouse=args.warehouse, publish_dir=args.publish_dir)
+    done = withdraw(paths, args.kind, args.period, args.reason)
+    print(f"{done['message'][0].upper()}{done['message'][1:]}: {done['published_file']} "
+          f"(run {done['run_id']}). The period's history stays in the published file; "
+          "marts.withdrawals says when and why.")
+    if done["bulletin"]:
+        print(f"  bulletin: {done['bulletin']} now says the week is withdrawn")
+    note = annual_note(args.kind, done["period_start"], paths.published_file)
+    if note:
+        print(f"  note: {note}")
+    for problem in done["problems"]:
+        print(f"  problem: {problem}", file=sys.stderr)
     return 0
 
 
@@ -256,9 +311,16 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from govpulse.backfill import backfill, periods_between
+    from govpulse.backfill import backfill, closed_periods, periods_between
 
-    periods = periods_between(args.first, args.last, months=args.monthly)
+    periods, not_over = closed_periods(periods_between(args.first, args.last,
+                                                       months=args.monthly))
+    if not_over:
+        print(f"Stopping at the last closed period: {len(not_over)} of the range "
+              f"({not_over[0]} to {not_over[-1]}) not over yet; {not_over[0].closing()}",
+              flush=True)
+    if not periods:
+        raise ValueError(f"no period from {args.first} to {args.last} has closed yet")
     paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
     if not args.verbose:
         os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
@@ -286,6 +348,8 @@ def _bench(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from govpulse.runner import DAG_IDS, run_dag
 
+    # before Airflow starts: a period that is not over is refused (the DAG's start refuses too)
+    refuse_open_period(args.kind, args.period_start)
     paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
     if not args.verbose:
         # the progress lines and the summary tell the story; --verbose shows Airflow's logs
@@ -294,11 +358,16 @@ def _run(args: argparse.Namespace) -> int:
     period = {"weekly": f"the week {args.period_start}",
               "monthly": f"the month {args.period_start:%Y-%m}",
               "annual": f"the year {args.period_start:%Y}"}[args.kind]
+    if args.kind == "annual" and current_time() < period_closes_at("annual", args.period_start):
+        period += (f" to date (the year closes on "
+                   f"{period_closes_at('annual', args.period_start):%Y-%m-%d}: its tables sum up "
+                   "the weeks published so far)")
     print(f"Running {DAG_IDS[args.kind]} for {period} through Airflow "
           f"(inbox {paths.inbox}) …", flush=True)
     # progress lines replace Airflow's task logs; with --verbose the logs are the progress
     outcome = run_dag(args.kind, paths, args.period_start,
-                      progress=None if args.verbose else sys.stdout, docs=args.docs)
+                      progress=None if args.verbose else sys.stdout, docs=args.docs,
+                      wait=args.wait)
     if outcome.run:
         print(outcome.summary(), flush=True)
     if not outcome.ok:

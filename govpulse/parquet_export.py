@@ -27,6 +27,7 @@ HISTORY_TABLES = (
     "incident_stats_monthly",
     "rating_annual",
     "rating_people_weekly_exclusions",
+    "withdrawals",  # withdrawn publications (govpulse withdraw): what the histories still hold
 )
 
 

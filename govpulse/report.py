@@ -84,12 +84,40 @@ def show(published_file: Path, top: int = 5) -> str:
                 continue
             lines += _table(con, relation, title, indicators, PERIODS[period].format(latest),
                             latest, group, top)
+        lines += _withdrawn(con, published)
     lines.append(f"\nPublished file: {published_file}")
     lines.append(
         "Query it: uv run python -c \"import duckdb; print(duckdb.connect("
         f"'{published_file}', read_only=True).sql('FROM marts.rating_people_weekly_current'))\""
     )
     return "\n".join(lines)
+
+
+# the _current view that tells whether a kind's period is published (not withdrawn)
+CURRENT_OF_KIND = {"weekly": "rating_people_weekly_current",
+                   "monthly": "rating_incidents_monthly_current",
+                   "annual": "rating_annual_current"}
+
+
+def _withdrawn(con: duckdb.DuckDBPyConnection, views: set[str]) -> list[str]:
+    """Periods withdrawn (govpulse withdraw) and not published again since: said, not shown."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+                       "AND table_name = 'withdrawals'").fetchone()[0]:
+        return []
+    rows = con.execute(
+        "SELECT kind, period_start, revision, published_at, reason FROM marts.withdrawals "
+        "QUALIFY revision = max(revision) OVER (PARTITION BY kind, period_start) "
+        "ORDER BY kind, period_start").fetchall()
+    lines = []
+    for kind, start, revision, when, reason in rows:
+        view = CURRENT_OF_KIND[kind]
+        if view in views and con.execute(f"SELECT count(*) FROM marts.{view} "
+                                         "WHERE period_start = ?", [start]).fetchone()[0]:
+            continue  # run again since: published
+        period = PERIODS[{"weekly": "week", "monthly": "month", "annual": "year"}[kind]]
+        lines.append(f"\nWithdrawn: {period.format(start)} (revision {revision}, "
+                     f"{when:%Y-%m-%d %H:%M %Z}): {reason}")
+    return lines
 
 
 def _table(con: duckdb.DuckDBPyConnection, relation: str, title: str,

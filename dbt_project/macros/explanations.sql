@@ -65,10 +65,12 @@
     {%- set weights_key = weights_key or rating -%}
     {%- set group_expression = ('"' ~ group_column ~ '"::VARCHAR') if group_column else 'NULL::VARCHAR' -%}
     with history as (
-        select * from {{ ref(model) }}
         {%- if current %}
-        -- the latest revision of each period, as the mart's _current view has it
-        qualify revision = max(revision) over (partition by period_start)
+        -- the latest revision of each period, as the mart's _current view has it (a withdrawn
+        -- period left out)
+        {{ current_revision(model, kind={'rating_incidents_monthly': 'monthly', 'rating_annual': 'annual'}.get(model, 'weekly')) }}
+        {%- else %}
+        select * from {{ ref(model) }}
         {%- endif %}
     ),
 

@@ -15,6 +15,8 @@
     {%- endif -%}
     {%- if with_movement %}{% do content.append('movement') %}{% endif -%}
     {%- set published_at = var('published_at') -%}
+    {%- set withdrawals = ref('withdrawals') -%}
+    {%- set kind = run_kind() -%}
 
     with candidate as (
         select * from {{ candidate }}
@@ -22,8 +24,10 @@
     {% if is_incremental() %}
     {% if with_movement %}
     previous_period as (
-        select {{ keys | join(', ') }}, final_place from {{ this }}
+        -- a withdrawn previous period is not a rating to move from
+        select {{ keys | join(', ') }}, final_place from {{ this }} h
         where period_start = {{ previous_period_start() }}
+          and {{ not_withdrawn(withdrawals, kind, 'h') }}
         qualify revision = max(revision) over ()
     ),
     {% endif %}
@@ -31,6 +35,11 @@
         select * from {{ this }}
         where period_start = {{ period_start() }}
         qualify revision = max(revision) over ()
+    ),
+    -- the period's withdrawal, if any: a run of the period publishes above it
+    withdrawn as (
+        select coalesce(max(revision), 0) as revision from {{ withdrawals }}
+        where kind = '{{ kind }}' and period_start = {{ period_start() }}
     ),
     {% endif %}
     scored as (
@@ -45,10 +54,13 @@
     decision as (
         select
             {% if is_incremental() %}
-            (select coalesce(max(revision), 0) from {{ this }}
-             where period_start = {{ period_start() }}) + 1 as next_revision,
+            greatest((select coalesce(max(revision), 0) from {{ this }}
+                      where period_start = {{ period_start() }}),
+                     (select revision from withdrawn)) + 1 as next_revision,
             {{ content_fingerprint('scored', content, keys) }}
-                is distinct from {{ content_fingerprint('latest', content, keys) }} as changed
+                is distinct from {{ content_fingerprint('latest', content, keys) }}
+                or (select revision from withdrawn)
+                   > (select coalesce(max(revision), 0) from latest) as changed
             {% else %}
             1 as next_revision, true as changed
             {% endif %}
@@ -77,8 +89,24 @@
               on_schema_change='fail', tags=tags) }}
 {%- endmacro %}
 
-{# The latest revision of each period of a history (the `_current` views). #}
-{% macro current_revision(history_model) -%}
-    select * from {{ ref(history_model) }}
-    qualify revision = max(revision) over (partition by period_start)
+{# The latest revision of each period of a history (the `_current` views), unless the period's
+   latest revision is a withdrawal (marts.withdrawals). #}
+{% macro current_revision(history_model, kind='weekly') -%}
+    select h.* from (
+        select * from {{ ref(history_model) }}
+        qualify revision = max(revision) over (partition by period_start)
+    ) h
+    where {{ not_withdrawn(ref('withdrawals'), kind, 'h') }}
+{%- endmacro %}
+
+{# True for a row of a history whose period has no withdrawal above that row's revision. #}
+{% macro not_withdrawn(withdrawals, kind, alias) -%}
+    not exists (select 1 from {{ withdrawals }} w
+                where w.kind = '{{ kind }}' and w.period_start = {{ alias }}.period_start
+                  and w.revision > {{ alias }}.revision)
+{%- endmacro %}
+
+{# The run kind (ops.runs.kind, marts.withdrawals.kind) of the period being run. #}
+{% macro run_kind() -%}
+    {{ return({'week': 'weekly', 'month': 'monthly', 'year': 'annual'}[var('period_kind', 'week')]) }}
 {%- endmacro %}

@@ -1,3 +1,3 @@
 -- The latest revision of each year.
 {{ config(materialized='view', tags=['annual']) }}
-{{ current_revision('rating_annual') }}
+{{ current_revision('rating_annual', kind='annual') }}

@@ -1,3 +1,3 @@
 -- The latest revision of each month.
 {{ config(materialized='view', tags=['monthly']) }}
-{{ current_revision('rating_incidents_monthly') }}
+{{ current_revision('rating_incidents_monthly', kind='monthly') }}
