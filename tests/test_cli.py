@@ -17,7 +17,7 @@ from tests.support import two_region_registry, write_files
 from tests.test_bulletin import _chromium, needs_chromium
 
 COMMANDS = [[], ["run"], ["run", "weekly"], ["run", "monthly"], ["run", "annual"], ["fetch"],
-            ["generate"], ["show"], ["restore-previous"]]
+            ["generate"], ["show"], ["restore-previous"], ["withdraw"], ["backfill"]]
 HEADER = ("platform,mention_id,published_at,text,author_id,author_type,likes,sentiment,"
           "entity_id\n")
 
