@@ -346,6 +346,10 @@ def _land_api_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, di
             con.execute("BEGIN TRANSACTION")
             _quarantine_file(con, run_id, API_FOLDER, relative, error)
             result.rows_quarantined = 1
+        else:  # records of the capture its shape's rule rejected (native_landing)
+            result.rows_quarantined = con.execute(
+                "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?",
+                [run_id, relative]).fetchone()[0]
         _record_and_commit(con, result, digest, load_id, run_id, path, seen)
     except Exception:
         con.execute("ROLLBACK")

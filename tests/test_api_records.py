@@ -85,6 +85,7 @@ def test_a_bad_record_is_quarantined_with_its_position_and_reason(
                            "ORDER BY line").fetchall()
         captures = con.execute("SELECT count(*) FROM raw.api_captures").fetchone()[0]
     assert captures == 1 and report.files_loaded == 1  # the capture itself lands
+    assert report.rows_quarantined == len(bad)  # counted in the run's summary
     assert [r[2] for r in rows] == sorted(bad)  # record 1 of each list is valid
     for dataset, file, line, reason, raw_row in rows:
         assert dataset.startswith("api_")
