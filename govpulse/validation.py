@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 
 from govpulse import methodology
+from govpulse import validation_messages as messages
 from govpulse import validation_suites as vs
 from ingestion.warehouse import memory_limit
 
@@ -81,6 +82,8 @@ class ExpectationResult:
     success: bool
     observed_value: str | None
     details: str | None = None  # JSON: frame, frame size, expectation kwargs
+    # a failure in plain words, for the run's message (govpulse.validation_messages)
+    explanation: str | None = None
 
 
 @dataclass
@@ -108,11 +111,19 @@ class ValidationReport:
         if skipped := self.skipped():
             text += f" ({len(skipped)} skipped, no rows in the run: {', '.join(skipped)})"
         if failures := self.failures():
-            f = failures[0]
-            column = f"({f.column})" if f.column else ""
-            observed = (f.observed_value or "")[:200]
-            text += f"; first failure: {f.suite} {f.expectation}{column} observed {observed}"
+            text += f"; {len(failures)} failed: " + "; ".join(
+                f.explanation or _technical(f) for f in failures[:3])
+            if len(failures) > 3:
+                text += f"; and {len(failures) - 3} more in ops.validations"
+            if advice := messages.advice(self.stage):
+                text += f". What to do: {advice}"
         return " ".join(text.split())
+
+
+def _technical(f: ExpectationResult) -> str:
+    column = f"({f.column})" if f.column else ""
+    return (f"{messages.subject(f.suite)}: {f.expectation}{column} observed "
+            f"{(f.observed_value or '')[:200]}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -841,13 +852,17 @@ def _result(suite: str, r: Any, info: dict[str, Any]) -> ExpectationResult:
     if column is None and kwargs.get("column_list"):
         column = ",".join(kwargs["column_list"])
     columns = {kwargs.get("column"), *(kwargs.get("column_list") or [])}
+    success = bool(r.success)
     return ExpectationResult(
         suite=suite,
         expectation=config.type,
         column=column,
-        success=bool(r.success),
+        success=success,
         observed_value=_observed(r, _private(suite), bool(columns & vs.PRIVATE_COLUMNS)),
         details=_json({**info, "kwargs": kwargs}),
+        explanation=None if success else messages.explain(
+            suite, getattr(config, "description", None), r.result or {},
+            (r.result or {}).get("unexpected_index_column_names"), config.type, kwargs),
     )
 
 

@@ -366,7 +366,8 @@ def test_unknown_platform_fails(warehouse: Path) -> None:
     # raw text is withheld (it could be anyone's); the row is found by file and line
     assert first.observed_value == (
         '1 of 50 unexpected: [{"platform": "(withheld)", "_file": "mentions/b.csv", "_line": 7}]')
-    assert "raw_mentions expect_column_values_to_be_in_set(platform)" in report.summary()
+    assert ("mentions: `platform` is one of the allowed values — 1 of 50 rows break it, "
+            "e.g. mentions/b.csv:7") in report.summary()
 
 
 def test_private_author_data_never_reaches_ops_validations(warehouse: Path) -> None:
@@ -396,6 +397,11 @@ def test_private_author_data_never_reaches_ops_validations(warehouse: Path) -> N
         '1 of 50 unexpected: [{"author_type": "(withheld)", "_file": "mentions/b.csv", '
         '"_line": 9}]')
     assert '"likes": -5' in observed["likes"]
+    # the run's message: the dataset, the rule in words, how many rows and where
+    summary = report.summary()
+    assert "failed: mentions: " in summary, summary
+    assert "1 of 50 rows break it, e.g. mentions/b.csv:9" in summary, summary
+    assert "What to do: fix or remove the file named" in summary
 
 
 def test_failed_query_messages_lose_their_values() -> None:
@@ -633,7 +639,11 @@ def test_active_region_missing_fails(warehouse: Path) -> None:
     report = validation.validate_candidates(warehouse, RUN, PERIOD)
     assert failing(report) == {("people_ranked", "expect_column_values_to_be_in_set", "missing")}
     assert "r-ast" in report.failures()[0].observed_value
-    assert "people_ranked expect_column_values_to_be_in_set(missing)" in report.summary()
+    # the run's message says it in words, with the unit and what to do
+    summary = report.summary()
+    assert "1 failed: «Что говорит народ» (people) rating: " in summary, summary
+    assert "— 1 of " in summary and "e.g. unit_id r-ast" in summary, summary
+    assert "What to do:" in summary
 
 
 def test_inactive_region_not_required_but_not_allowed(warehouse: Path) -> None:
@@ -654,7 +664,7 @@ def test_missing_candidate_table_fails(warehouse: Path) -> None:
     (failure,) = report.failures()
     assert (failure.suite, failure.expectation) == ("insta_akims_ranked", "table_exists")
     assert "intermediate.int_insta_akims_ranked does not exist" in failure.observed_value
-    assert "insta_akims_ranked table_exists" in report.summary()
+    assert "«Инста-акимы» rating: table_exists observed candidate table" in report.summary()
 
 
 def test_unknown_kind_raises(warehouse: Path) -> None:
