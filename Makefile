@@ -21,7 +21,7 @@ DEMO_YEAR := 2026
 DEMO_ENV := GOVPULSE_INBOX=$(DEMO_DIR)/inbox GOVPULSE_REGISTRY=$(DEMO_DIR)/registry \
             GOVPULSE_WAREHOUSE=var/warehouse.duckdb GOVPULSE_PUBLISH_DIR=var/publish
 
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test test-fast lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,6 +45,10 @@ test: install  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, 
 	# two workers, whole files each (module fixtures run DAGs once); a DAG run waits on
 	# subprocesses and Airflow's loop about half the time, so 2 cores overlap well
 	$(RUN) pytest -n 2 --dist loadfile
+
+test-fast: install  ## lint and the tests that run no Airflow DAG (a minute or two: the inner loop)
+	$(RUN) ruff check .
+	$(RUN) pytest -n 2 --dist loadfile -m "not dag"
 
 BENCH_SCALES ?= 0.01 0.1 1
 

@@ -29,3 +29,11 @@ def airflow_db() -> Path:
     """An initialised metadata database (airflow db migrate, once per session)."""
     airflow_home.ensure_initialized()
     return airflow_home.airflow_home()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run Airflow (a DAG through dag.test, or Airflow's own servers) are marked
+    `dag`: `make test-fast` leaves them out for a quick inner loop."""
+    for item in items:
+        if "airflow_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dag)

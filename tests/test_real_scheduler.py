@@ -31,9 +31,9 @@ ALMATY = ZoneInfo("Asia/Almaty")
 RUN_TIMEOUT = 900  # seconds: generous; the week takes about a minute on 2 idle cores
 
 PG_BIN = services.postgres_bin_dir()
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.dag, pytest.mark.skipif(
     PG_BIN is None,
-    reason="no PostgreSQL server binaries (apt-get install postgresql; .ci/run installs it)")
+    reason="no PostgreSQL server binaries (apt-get install postgresql; .ci/run installs it)")]
 
 
 @dataclass
