@@ -317,8 +317,11 @@ def _land_one(con: duckdb.DuckDBPyConnection, report: LandingReport, dataset: st
 
 def _loaded_as(con: duckdb.DuckDBPyConnection, digest: str) -> str | None:
     """The name under which a file with this content was loaded, or None."""
+    # a file whose records did not add up is tried again by every run (and fails its raw
+    # validation) until it is fixed or removed: a re-run must not publish without it
     row = con.execute(
-        "SELECT min(file) FROM ops.loaded_files WHERE file_hash = ?", [digest]
+        "SELECT min(file) FROM ops.loaded_files WHERE file_hash = ? "
+        "AND conservation IS DISTINCT FROM ?", [digest, MISMATCH]
     ).fetchone()
     return row[0]
 

@@ -168,7 +168,10 @@ def _count_csv_module(path: Path, start: int, delimiter: str) -> CsvCount:
     with path.open("rb") as raw:
         raw.seek(start)
         text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
-        reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True)
+        # spaces before an opening quote are skipped, as DuckDB's reader does: ` "a\nb"` is
+        # one quoted value either way
+        reader = csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True,
+                            skipinitialspace=True)
         records = 0
         try:
             for row in reader:
