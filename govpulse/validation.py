@@ -147,7 +147,50 @@ def validate_raw(
         if not rows_only:
             jobs.append(_guarded("fetch_completeness",
                                  lambda: _completeness_job(con, run_id, period_start)))
+        jobs.append(_guarded(CONSERVATION_SUITE, lambda: _conservation_job(con, run_id)))
     return _report("raw", run_id, period_start, jobs)
+
+
+CONSERVATION_SUITE = "landing_conservation"
+RECORDS_ACCOUNTED = "records_accounted_for"  # pseudo-expectation (issue 14)
+
+
+def _conservation_job(con: duckdb.DuckDBPyConnection, run_id: str) -> _Job:
+    """Every file the run landed accounts for its records: the records counted in the file
+    apart from the reader = rows landed + rows quarantined (ingestion/records.py). Landing
+    quarantines a file whose counts disagree whole; this fails the run so that nothing is
+    published without it."""
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'ops' AND table_name = 'loaded_files'").fetchall()}
+    if "conservation" not in columns:
+        return _Job(CONSERVATION_SUITE, results=[ExpectationResult(
+            CONSERVATION_SUITE, RECORDS_ACCOUNTED, None, True, "no file landed")])
+    checked, bad = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE conservation IS NOT NULL),
+               list([file, records::VARCHAR, rows_loaded::VARCHAR,
+                     rows_quarantined::VARCHAR] ORDER BY file)
+                   FILTER (WHERE conservation = 'mismatch'
+                           OR (conservation = 'balanced'
+                               AND records IS DISTINCT FROM rows_loaded + rows_quarantined))
+        FROM ops.loaded_files WHERE run_id = ?
+        """, [run_id]).fetchone()
+    bad = bad or []
+    if not bad:
+        return _Job(CONSERVATION_SUITE, results=[ExpectationResult(
+            CONSERVATION_SUITE, RECORDS_ACCOUNTED, None, True,
+            f"{checked} files: every record landed or quarantined")])
+    shown = "; ".join(f"{file} holds {records or '?'} records" for file, records, _, _ in bad[:5])
+    message = (
+        f"{len(bad)} of {checked} files landed by this run hold records the reader did not "
+        f"account for (records in the file <> rows landed + rows quarantined), so nothing is "
+        f"published: {shown}{' ...' if len(bad) > 5 else ''}. Each file is quarantined whole "
+        "with what was found (ops.quarantine); re-save it (CSV UTF-8) or export it again and "
+        "drop it, or remove it from the inbox, then run again")
+    return _failed(CONSERVATION_SUITE, RECORDS_ACCOUNTED, message, {
+        "files": [{"file": f, "records": r, "rows_loaded": lo, "rows_quarantined": q}
+                  for f, r, lo, q in bad[:20]]})
 
 
 def _completeness_job(con: duckdb.DuckDBPyConnection, run_id: str, period_start: date) -> _Job:

@@ -400,3 +400,38 @@ def test_case_8_a_wrong_header_is_one_entry_naming_the_file_and_columns(tmp_path
     assert "The file's columns: platform, id, date, author, type, tone" in reason
     assert files[file]["records"] == 1
     assert files[good]["loaded"] == len(MENTIONS)
+
+
+def test_records_the_reader_does_not_account_for_fail_the_raw_validation(
+    tmp_path: Path
+) -> None:
+    """Quoting two parsers split differently (a quoted value followed by another quoted part
+    holding a line break: DuckDB joins the parts, RFC 4180 parsers end the record) is a
+    mismatch: the file is quarantined whole saying what was found, the run's raw validation
+    fails naming it, and the next run tries the file again instead of skipping it."""
+    from govpulse.validation import CONSERVATION_SUITE, validate_raw
+
+    inbox = tmp_path / "inbox"
+    file = write(inbox, "joined.csv", "".join([
+        canonical_file(MENTIONS[:1], ",", "lf", "eol"),
+        'vk,m5,2026-11-14 10:00,"one\ntwo" "three\nfour",a5,person,neutral,1,A\n',
+        "vk,m6,2026-11-14 10:00,t,a6,person,neutral,1,A\n"]))
+    warehouse = tmp_path / "w.duckdb"
+    got = land(warehouse, inbox)[file]
+    assert (got["records"], got["loaded"], got["quarantined"], got["conservation"]) == (
+        4, 0, 1, "mismatch")
+    [(line, reason)] = got["quarantine"]
+    assert line is None
+    assert reason.startswith(f"{file} holds 4 records but the reader produced 3 rows and 0 "
+                             "rejects: nothing of it is kept")
+    report = validate_raw(warehouse, "r1", datetime(2026, 11, 13).date(), rows_only=True)
+    [failure] = report.failures()
+    assert failure.suite == CONSERVATION_SUITE
+    assert "1 of 1 files landed by this run hold records the reader did not account for" \
+        in failure.observed_value
+    assert f"{file} holds 4 records" in failure.observed_value
+    with connect(warehouse) as con:
+        again = land_inbox(con, inbox, "r2")
+    assert [(f.file, f.skipped, f.conservation) for f in again.files] == [
+        (file, False, "mismatch")]
+    assert "1 files NOT ACCOUNTED FOR (the raw validation fails)" in again.summary()
