@@ -93,9 +93,9 @@ def _community(capture: Capture, page: Page) -> dict[str, Any]:
         raise PageUnavailable(f"vk groups.getById: no community {page.platform_page_id} "
                               f"(page {page.page_id})")
     group = groups[0]
-    if group.get("deactivated"):
-        raise PageUnavailable(f"vk groups.getById: community {page.platform_page_id} is "
-                              f"{group['deactivated']} (page {page.page_id})")
+    if group.get("deactivated"):  # VK's own word: "deleted" or "banned"
+        raise PageUnavailable(f"vk groups.getById: community {page.platform_page_id} has "
+                              f"deactivated: \"{group['deactivated']}\" (page {page.page_id})")
     return group
 
 

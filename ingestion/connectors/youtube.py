@@ -100,8 +100,9 @@ def fetch_page(client: Client, page: Page, period: Period) -> Iterator[Capture]:
     body = client.get_json(PATHS[CHANNELS], params, page=page.page_id)
     items = body.get("items") or []  # an unknown channel: 200 with no `items` at all
     if not items:
-        raise PageUnavailable(f"youtube {CHANNELS}: no channel {page.platform_page_id!r} "
-                              f"(page {page.page_id})")
+        raise PageUnavailable(f"youtube {CHANNELS}: no items for channel "
+                              f"{page.platform_page_id!r}: YouTube does not know it (page "
+                              f"{page.page_id})")
     yield Capture(CHANNELS, body, dict(params), page)
     channel = items[0]
     if str((channel.get("statistics") or {}).get("videoCount", "")) == "0":
