@@ -133,11 +133,12 @@ def _count_csv_fast(path: Path, start: int, delimiter: str) -> CsvCount | None:
             lf = np.flatnonzero(a == _LF)
             cr = np.flatnonzero(a == _CR)
             lone_cr = cr[(cr + 1 >= n) | (a[np.minimum(cr + 1, n - 1)] != _LF)]
-            ends = np.union1d(lf, lone_cr)
+            ends = np.union1d(lf, lone_cr) if len(lone_cr) else lf
             outside = ((np.searchsorted(q, ends) & 1) == 1) == inside
             ends = ends[outside]
             if len(ends):
-                crlf = (a[ends] == _LF) & (ends > 0) & (a[np.maximum(ends - 1, 0)] == _CR)
+                is_lf = a[ends] == _LF
+                crlf = is_lf & (ends > 0) & (a[np.maximum(ends - 1, 0)] == _CR)
                 content_end = ends - crlf
                 starts = np.concatenate(([0], ends[:-1] + 1))
                 filled = content_end > starts
@@ -145,9 +146,9 @@ def _count_csv_fast(path: Path, start: int, delimiter: str) -> CsvCount | None:
                 result.records += int(np.count_nonzero(filled))
                 if crlf.any():
                     result.line_ends.add(CRLF)
-                if (~crlf & (a[ends] == _LF)).any():
+                if (~crlf & is_lf).any():
                     result.line_ends.add(LF)
-                if (a[ends] == _CR).any():
+                if not is_lf.all():
                     result.line_ends.add(CR)
                 open_record = int(ends[-1]) + 1 < n
             else:
