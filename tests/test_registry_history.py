@@ -66,6 +66,13 @@ MENTIONS = (
     "vk,m-after,2022-09-24 12:00,x,a3,person,1,neutral,100000000\n"
 )
 
+CAPITAL_SNAPSHOTS = (
+    "platform,platform_page_id,captured_at,subscribers\n"
+    "telegram,tg_capital,2020-11-07 12:00,1000\n"
+    "telegram,tg_capital,2022-09-17 12:00,2000\n"
+    "telegram,tg_capital,2022-09-24 12:00,2100\n"
+)
+
 OLD_UNITS = {
     "110000000": "Акмолинская область",
     "190000000-2020": "Алматинская область",
@@ -83,7 +90,9 @@ NEW_UNITS = {
 def published(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("registry_history")
     registry = write_files(root / "registry", REGISTRY)
-    inbox = write_files(root / "inbox", {"mentions/m.csv": MENTIONS})
+    # the capital's page has a snapshot each week: a page rating without any input is blocked
+    inbox = write_files(root / "inbox", {"mentions/m.csv": MENTIONS,
+                                         "page_snapshots/s.csv": CAPITAL_SNAPSHOTS})
     paths = Paths.resolve(inbox=inbox, registry=registry, warehouse=root / "w.duckdb",
                           publish_dir=root / "publish")
     # The newest week first: the 2020 week is rated after the warehouse has seen the new units.
