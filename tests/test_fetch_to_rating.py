@@ -169,7 +169,7 @@ def test_a_configured_platform_that_fetched_nothing_stops_the_week(
         as_if_closed(monkeypatch, start)
         outcome = run_weekly(paths, start.date())
     assert not outcome.ok
-    assert "validate_raw" in outcome.reason and "fetch_completeness" in outcome.reason
+    assert "validate_raw" in outcome.reason
     assert not paths.published_file.exists()
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         pages = con.execute("SELECT platform, page_id, status, reason FROM ops.fetch_pages "
@@ -179,5 +179,8 @@ def test_a_configured_platform_that_fetched_nothing_stops_the_week(
             "WHERE suite = 'fetch_completeness' AND NOT success").fetchone()
     assert [p[:3] for p in pages] == [("ok", "pA_ok", "not_fetched"), ("vk", "pA_vk", "fetched")]
     assert "GOVPULSE_OK_TOKEN must be" in pages[0][3]
-    assert '"platform": "ok", "missing_pages": "pA_ok"' in observed
+    # the failure says which platform, how many pages, which page, why and what to change
+    assert "ok: 1 of 1 pages not fetched" in observed
+    assert "pA_ok (ok id 54000000000001): ok: GOVPULSE_OK_TOKEN must be" in observed
+    assert "GOVPULSE_MIN_PAGE_COMPLETENESS" in observed and "ok: 1 of 1" in outcome.reason
     assert "telegram" not in observed

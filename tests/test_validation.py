@@ -488,7 +488,8 @@ def test_a_configured_platform_that_fetched_nothing_fails_completeness(
     result = validation.validate_raw(warehouse, RUN, PERIOD)
     [check] = completeness(result)
     assert not result.success and not check.success
-    assert '"platform": "vk", "missing_pages": "p-ala-vk"' in check.observed_value
+    assert "vk: 1 of 1 pages not fetched" in check.observed_value
+    assert "p-ala-vk (vk id 1): " in check.observed_value and "HTTP 503" in check.observed_value
     assert "telegram" not in check.observed_value
 
 
@@ -542,9 +543,10 @@ def test_a_configured_platform_without_any_fetch_report_fails_weekly_completenes
         return
     assert not check.success
     # p-old-vk's region ended before the week: no fetch asks for it
-    assert check.observed_value == (
-        '1 of 1 unexpected: [{"completeness": 0.0, "platform": "vk", '
-        '"missing_pages": "p-ala-vk"}]')
+    assert check.observed_value.startswith(
+        '1 of 1 unexpected: [{"completeness": 0.0, "problem": "vk: 1 of 1 pages not fetched')
+    assert "p-ala-vk (vk id " in check.observed_value and "p-old-vk" not in check.observed_value
+    assert "landed no report" in check.observed_value
 
 
 def test_raw_incidents_are_validated(warehouse: Path) -> None:
