@@ -324,12 +324,15 @@ def unique_names(names: list[str]) -> list[str]:
     return unique
 
 
-def read_csv_sql() -> str:
+def read_csv_sql(quoted: bool = True) -> str:
     """read_csv with given columns and no dialect sniffing (a cut-off last record can make the
     sniffer fail the whole file). Parameters: path, columns ({name: type}), delimiter, lines
-    to skip, header (bool). Rejected records go to `reject_errors`."""
+    to skip, header (bool). Rejected records go to `reject_errors`. Without `quoted`, a quote
+    is a character like any other (JSON Lines read line by line)."""
+    quote = "'\"'" if quoted else "''"
     return f"""
-        read_csv(?, columns = ?, delim = ?, skip = ?, header = ?, quote = '"', escape = '"',
+        read_csv(?, columns = ?, delim = ?, skip = ?, header = ?, quote = {quote},
+                 escape = {quote},
                  auto_detect = false, store_rejects = true,
                  max_line_size = {MAX_RECORD_BYTES}, buffer_size = {2 * MAX_RECORD_BYTES})
     """

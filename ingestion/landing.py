@@ -809,7 +809,7 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, lines: bool) -> list
             f"""
             CREATE TEMP TABLE _stage AS
             SELECT j, ordinality, ordinality AS _line
-            FROM {exports.read_csv_sql()} WITH ORDINALITY
+            FROM {exports.read_csv_sql(quoted=False)} WITH ORDINALITY
             """,
             [str(path), {"j": "VARCHAR"}, _NO_DELIMITER, 0, False],
         )

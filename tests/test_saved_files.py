@@ -435,3 +435,19 @@ def test_records_the_reader_does_not_account_for_fail_the_raw_validation(
     assert [(f.file, f.skipped, f.conservation) for f in again.files] == [
         (file, False, "mismatch")]
     assert "1 files NOT ACCOUNTED FOR (the raw validation fails)" in again.summary()
+
+
+def test_json_lines_with_hostile_lines_account_for_every_line(tmp_path: Path) -> None:
+    """A line that starts with a quote (a bare JSON string, cut short) is one bad line, not
+    the start of a quoted value swallowing the lines after it; blank lines are no records."""
+    good = ('{"platform":"vk","mention_id":"%s","published_at":"2026-11-14","author_id":"a",'
+            '"author_type":"person","sentiment":"neutral"}')
+    inbox = tmp_path / "inbox"
+    file = write(inbox, "hostile.jsonl", b"\r\n".join([
+        (good % "j1").encode(), b'"a bare string, cut', b"", b"\x00\xff junk",
+        (good % "j2").encode(), b'"', b"   ", (good % "j3").encode()[:-1] + b"\n"]))
+    got = land(tmp_path / "w.duckdb", inbox)[file]
+    assert (got["records"], got["loaded"], got["quarantined"], got["conservation"]) == (
+        6, 2, 4, "balanced")
+    assert [r[0] for r in got["rows"]] == ["j1", "j2"]
+    assert [line for line, _ in got["quarantine"]] == [2, 4, 6, 8]
