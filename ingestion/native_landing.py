@@ -94,24 +94,28 @@ def _land_report(con: duckdb.DuckDBPyConnection, path: Path, relative: str, run_
 
 def _alert_gone_pages(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
     """One `page_gone` alert per page the report says is gone, with the text the fetch wrote
-    (and already delivered to the webhook, see govpulse/connectors.py)."""
+    (and already delivered to the webhook, see govpulse/connectors.py); once per run, when a
+    retried fetch reported it twice."""
     con.execute(
         """
         INSERT INTO ops.alerts (run_id, kind, period_start, deadline, noticed_at, message)
-        WITH report AS (SELECT json FROM read_json_objects(?, format = 'auto',
-                                                            maximum_object_size = ?)),
+        WITH report AS (SELECT json FROM read_json_objects($path, format = 'auto',
+                                                            maximum_object_size = $size)),
         entries AS (
             SELECT (json ->> 'period_start')::DATE AS week,
                    unnest(json_keys(json -> 'pages')) AS page_id, json -> 'pages' AS page_map
             FROM report
         )
-        SELECT ?, 'page_gone', week, NULL, now(), page_map -> page_id ->> 'alert'
+        SELECT $run_id, 'page_gone', week, NULL, now(), page_map -> page_id ->> 'alert'
         FROM entries
         WHERE page_map -> page_id ->> 'status' = 'gone'
           AND (page_map -> page_id ->> 'alert') IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM ops.alerts a
+                          WHERE a.run_id = $run_id AND a.kind = 'page_gone'
+                            AND a.message = page_map -> page_id ->> 'alert')
         ORDER BY page_id
         """,
-        [str(path), _max_object_size(path), run_id],
+        {"path": str(path), "size": _max_object_size(path), "run_id": run_id},
     )
 
 
@@ -270,9 +274,9 @@ def quarantine_bad_records(con: duckdb.DuckDBPyConnection, load_id: int, run_id:
                       [load_id]).fetchone()
     if row is None:
         return 0
-    before = con.execute("SELECT count(*) FROM ops.quarantine").fetchone()[0]
+    quarantined = 0
     for shape in RECORD_SHAPES:
         if shape.platform == row[0] and row[1] in shape.endpoints:
-            con.execute(record_rule_sql(shape),
-                        [run_id, load_id, shape.platform, list(shape.endpoints)])
-    return con.execute("SELECT count(*) FROM ops.quarantine").fetchone()[0] - before
+            quarantined += con.execute(record_rule_sql(shape), [
+                run_id, load_id, shape.platform, list(shape.endpoints)]).fetchone()[0]
+    return quarantined

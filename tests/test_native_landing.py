@@ -91,9 +91,14 @@ def test_a_gone_page_is_alerted_and_not_counted_against_completeness(
     inbox, warehouse = tmp_path / "inbox", tmp_path / "w.duckdb"
     _report(inbox / "api" / "vk" / "2026-11-13",
             {"p1": {"status": "fetched", "reason": ""}, "p2": gone})
+    # a retried fetch reports the page again: one alert per run
+    again = {"p1": {"status": "fetched", "reason": ""}, "p2": gone}
+    (inbox / "api" / "vk" / "2026-11-13" / "_fetch_report-2.json").write_text(json.dumps({
+        "platform": "vk", "period_start": "2026-11-13", "started_at": "2026-11-20T01:05:00Z",
+        "pages": again}), encoding="utf-8")
     with connect(warehouse) as con:
         land_inbox(con, inbox, "r1")
-        pages = con.execute("SELECT page_id, status, reason FROM ops.fetch_pages "
+        pages = con.execute("SELECT DISTINCT page_id, status, reason FROM ops.fetch_pages "
                             "ORDER BY page_id").fetchall()
         alerts = con.execute("SELECT run_id, kind, period_start, message FROM ops.alerts"
                              ).fetchall()
