@@ -231,6 +231,10 @@ def land(run: dict[str, Any]) -> dict[str, Any]:
         "files_loaded": report.files_loaded,
         "files_skipped": report.files_skipped,
         "files_deferred": len(report.deferred),
+        # records / landed / quarantined of the files that lost rows to quarantine or were
+        # quarantined whole (ingestion.landing.LandingReport.file_records), at most 100
+        "files": report.file_records()[:100],
+        "files_not_accounted": len(report.mismatches),
     }
 
 
