@@ -89,6 +89,8 @@ class FileResult:
 
     def accounting(self) -> str:
         """`12 records: 10 landed, 2 quarantined`, or what happened to the whole file."""
+        if self.conservation is None:  # an API capture: its records are not counted
+            return f"{self.rows_loaded:,} landed, {self.rows_quarantined:,} quarantined"
         held = "? records" if self.records is None else f"{self.records:,} records"
         if self.conservation == MISMATCH:
             return f"{held}, NOT ACCOUNTED FOR by the reader: quarantined whole"

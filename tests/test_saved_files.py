@@ -267,7 +267,9 @@ def hostile_variants(preamble: str, lines: list[str], eol: str) -> dict[str, byt
 def test_hostile_variants_are_quarantined_never_missing(tmp_path: Path, kind: str) -> None:
     inbox = tmp_path / "inbox"
     written = {}
-    for delimiter, line_ends in itertools.product(DELIMITERS, ("lf", "crlf")):
+    # Brand Analytics: its own `;` and a spreadsheet's `,` (a tab splits the same way)
+    delimiters = DELIMITERS if kind == "canonical" else ("semicolon", "comma")
+    for delimiter, line_ends in itertools.product(delimiters, ("lf", "crlf")):
         preamble, lines = file_lines(kind, DELIMITERS[delimiter])
         for name, data in hostile_variants(preamble, lines, EOL[line_ends]).items():
             written[write(inbox, f"{kind}-{name}-{delimiter}-{line_ends}.csv", data)] = name
