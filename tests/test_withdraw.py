@@ -1,7 +1,7 @@
-"""Issue 14, cases 6 and 7 through the real weekly DAG: a week that is not over is refused and
+"""Issue 14, cases 6 and 7 through the real DAGs: a week that is not over is refused and
 nothing is published; a withdrawn week stays withdrawn when another week is run (current views,
-show, bulletin, Parquet), its history kept with the reason; an explicit re-run of that week
-publishes it again as a new revision."""
+show, bulletin, Parquet, the year's tables), its history kept with the reason; an explicit re-run
+of that week publishes it again as a new revision."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from govpulse.cli import main
 from govpulse.config import Paths
 from govpulse.report import show
-from govpulse.runner import run_weekly
+from govpulse.runner import run_dag, run_weekly
 from tests.support import two_region_registry, write_files
 
 W1, W2 = date(2026, 11, 6), date(2026, 11, 13)
@@ -69,6 +69,13 @@ def weeks(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert other.ok, other.reason
     after_other = published(paths)
     shown = show(paths.published_file)
+    # the year's tables sum up the published weeks: the withdrawn one is not among them
+    annual = run_dag("annual", paths, date(2026, 1, 1), docs=False)
+    assert annual.ok, annual.reason
+    with duckdb.connect(str(paths.published_file), read_only=True) as con:
+        after_other["annual"] = con.execute(
+            "SELECT rating, unit_id, weeks_rated FROM marts.rating_annual_current "
+            "WHERE rating = 'people' ORDER BY ALL").fetchall()
     again = run_weekly(paths, W1, docs=False)
     assert again.ok, again.reason
     return {"paths": paths, "before": before, "withdrew": withdrew, "withdrawn": withdrawn,
@@ -99,6 +106,8 @@ def test_running_another_week_does_not_bring_it_back(weeks: dict) -> None:
     assert after["withdrawals"] == [("weekly", W1, 2, REASON)]
     assert after["parquet"] == [(W1, REASON)]
     assert "отозваны" in after["bulletin"]
+    # the annual table of 2026 (year to date) counts W2 only
+    assert after["annual"] == [("people", "A", 1), ("people", "B", 1)]
 
 
 def test_show_says_the_week_is_withdrawn(weeks: dict) -> None:
