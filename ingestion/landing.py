@@ -495,49 +495,63 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, dataset: str,
         head = exports.head_bytes(path)
         if export_format is None:
             staged.error = exports.encoding_problem(head) or _empty_problem(head, suffix)
-        if staged.error is None and export_format == exports.BA_CSV:
-            header_line, delimiter, _ = exports.ba_csv_layout(path)
-            start = records.skip_lines(head, header_line)
-            with _uniform(path, _count_csv(staged, path, head, start, delimiter)) as read:
-                staged.header = exports.stage(con, path, export_format, read)
-            staged.error = _header_problem(dataset, relative, staged.header, export=True)
-        elif staged.error is None and export_format is not None:
+        if staged.error is not None:
+            _count_unreadable(staged, path, head, suffix)
+        elif export_format == exports.BA_CSV:
+            _stage_ba_csv(con, staged, path, head, relative)
+        elif export_format is not None:
             _count(staged, lambda: records.count_json(path, mentions_pages=True))
             staged.header = exports.stage(con, path, export_format)
-        elif staged.error is None and suffix == ".csv":
-            names, delimiter = _csv_layout(dataset, head)
-            start = records.header_end(head)
-            counted = _count_csv(staged, path, head, start, delimiter)
-            staged.error = _header_problem(dataset, relative, names)
-            if staged.error is None:
-                with _uniform(path, counted) as read:
-                    staged.header = _stage_csv(con, read, head, delimiter)
-        elif staged.error is None:
-            lines = suffix == ".jsonl"
-            if lines:
-                counted = _count(staged, lambda: records.count_json_lines(path))
-            else:
-                _count(staged, lambda: records.count_json(path))
-                counted = None
-            with _uniform(path, counted) as read:
-                staged.header = _stage_json(con, read, lines)
-            keys = [h for h in staged.header if h != "_valid_json"]
-            # a file of broken lines only has no keys: each line is quarantined as not JSON
-            staged.error = _header_problem(dataset, relative, keys) if keys else None
-        elif staged.records is None:
-            # quarantined whole for its encoding or emptiness: count what it holds anyway
-            if suffix == ".csv":
-                _count_csv(staged, path, head, records.header_end(head), ",")
-            elif suffix == ".jsonl":
-                _count(staged, lambda: records.count_json_lines(path))
+        elif suffix == ".csv":
+            _stage_canonical_csv(con, staged, path, head, dataset, relative)
+        else:
+            _stage_canonical_json(con, staged, path, dataset, relative, suffix == ".jsonl")
     except duckdb.Error as exc:
-        for table in _STAGE_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
         staged.error = unreadable_reason(suffix, exc)
     if staged.error is not None:
         for table in _STAGE_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {table}")
     return staged
+
+
+def _stage_ba_csv(con: duckdb.DuckDBPyConnection, staged: _Staged, path: Path, head: bytes,
+                  relative: str) -> None:
+    header_line, delimiter, _ = exports.ba_csv_layout(path)
+    start = records.skip_lines(head, header_line)
+    with _uniform(path, _count_csv(staged, path, head, start, delimiter)) as read:
+        staged.header = exports.stage(con, path, exports.BA_CSV, read)
+    staged.error = _header_problem("mentions", relative, staged.header, export=True)
+
+
+def _stage_canonical_csv(con: duckdb.DuckDBPyConnection, staged: _Staged, path: Path,
+                         head: bytes, dataset: str, relative: str) -> None:
+    names, delimiter = _csv_layout(dataset, head)
+    counted = _count_csv(staged, path, head, records.header_end(head), delimiter)
+    staged.error = _header_problem(dataset, relative, names)
+    if staged.error is None:
+        with _uniform(path, counted) as read:
+            staged.header = _stage_csv(con, read, head, delimiter)
+
+
+def _stage_canonical_json(con: duckdb.DuckDBPyConnection, staged: _Staged, path: Path,
+                          dataset: str, relative: str, lines: bool) -> None:
+    if lines:
+        counted = _count(staged, lambda: records.count_json_lines(path))
+    else:
+        counted = _count(staged, lambda: records.count_json(path))
+    with _uniform(path, counted) as read:
+        staged.header = _stage_json(con, read, lines)
+    keys = [h for h in staged.header if h != "_valid_json"]
+    # a file of broken lines only has no keys: each line is quarantined as not JSON
+    staged.error = _header_problem(dataset, relative, keys) if keys else None
+
+
+def _count_unreadable(staged: _Staged, path: Path, head: bytes, suffix: str) -> None:
+    """Count what a file quarantined whole (encoding, emptiness) holds, for the record."""
+    if suffix == ".csv":
+        _count_csv(staged, path, head, records.header_end(head), ",")
+    elif suffix == ".jsonl":
+        _count(staged, lambda: records.count_json_lines(path))
 
 
 def _count(staged: _Staged, count: Callable[[], records.CsvCount | int]
