@@ -612,10 +612,10 @@ def _copy_with_lf(source: Path, target: Path) -> None:
 def _csv_layout(dataset: str, head: bytes) -> tuple[list[str], str]:
     """The header row's names as written and the delimiter, decided from the header alone
     (data is never sniffed): the delimiter that splits it into the most contract columns,
-    else into the most columns, else a comma."""
+    else into the most columns, else a comma (the contract's)."""
     known = {c.name for c in DATASETS[dataset]}
     best: tuple[tuple[int, int], list[str], str] | None = None
-    for delimiter in exports.CSV_DELIMITERS:
+    for delimiter in sorted(exports.CSV_DELIMITERS, key=lambda d: d != ","):
         names = exports.csv_header_names(head, delimiter)
         score = (sum(n.strip().lower() in known for n in names), len(names))
         if best is None or score > best[0]:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-CHUNK_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 16 * 1024 * 1024  # numpy arrays of a block stay within ~10x this
 _QUOTE, _LF, _CR = 34, 10, 13
 
 LF, CRLF, CR = "LF", "CRLF", "CR"

@@ -166,3 +166,22 @@ def test_crlf_file_with_a_rejected_row_keeps_physical_lines(
     _, quarantine, rows = _land(warehouse, inbox)
     assert [(m, line) for m, _, _, _, line in rows] == [("ok1", 2), ("ok2", 4)]
     assert [line for _, line, _ in quarantine] == [3]
+
+
+def test_the_summary_shows_records_landed_and_quarantined_of_files_that_lost_rows(
+    tmp_path: Path, warehouse: Path
+) -> None:
+    inbox = write_files(tmp_path / "inbox", {
+        "mentions/clean.csv": HEADER + "vk,c1,2026-11-14 10:00,t,a,person,neutral,1\n",
+        "mentions/partial.csv": HEADER + "vk,p1,2026-11-14 10:00,t,a,person,neutral,1\n"
+                                         "vk,p2,yesterday,t,a,person,neutral,1\n",
+        "mentions/header.csv": "platform,id\nvk,1\n",
+    })
+    report, _, _ = _land(warehouse, inbox)
+    summary = report.summary()
+    assert ("files with quarantined records: mentions/header.csv (1 records, quarantined "
+            "whole); mentions/partial.csv (2 records: 1 landed, 1 quarantined)") in summary
+    assert "clean.csv" not in summary
+    assert [(f["file"], f["records"], f["rows_loaded"], f["rows_quarantined"])
+            for f in report.file_records()] == [
+        ("mentions/header.csv", 1, 0, 1), ("mentions/partial.csv", 2, 1, 1)]
