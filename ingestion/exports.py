@@ -12,7 +12,8 @@ Formats (layouts: shared/research/platforms.md §8)
 
 | format                 | recognised by                                                       |
 |------------------------|---------------------------------------------------------------------|
-| `brand_analytics_csv`  | within the first 12 lines, a `;`-separated header row with `Дата`   |
+| `brand_analytics_csv`  | within the first 12 lines, a header row (`;`, or `,`/tab as a       |
+|                        | spreadsheet re-saves it) with `Дата`                                |
 |                        | and at least two of `ID сообщения`, `Текст`, `Источник`,            |
 |                        | `Тональность` (normally line 5, after the 4-line preamble            |
 |                        | `Система Brand Analytics` / `Тема:` / `Период:` / empty line)        |
@@ -22,7 +23,8 @@ Formats (layouts: shared/research/platforms.md §8)
 |                        | "mentions": [...]}`; a JSON array, JSON Lines or a single object    |
 
 A file whose first bytes hold a `mention_id` key, or a CSV without a BA header row, is
-canonical (`detect` returns None). UTF-8 with or without a BOM, LF or CRLF line ends. BA CSV is
+canonical (`detect` returns None). UTF-8 with or without a BOM, LF, CRLF or mixed line ends (see
+landing's `_uniform`). BA CSV is
 documented as UTF-8 (platforms.md §8.1), so no other encoding is decoded: a BA CSV whose header
 only reads as Windows-1251 is recognised and quarantined as a whole with a reason saying to
 re-save it as UTF-8. A CSV export saved under a `.json` name (or a JSON export under a `.csv`

@@ -8,9 +8,19 @@ leaves it either fully landed or not at all.
 
 Hostile input (tests/test_hostile_input.py) is handled by these rules:
 
-- Files must be UTF-8 (a BOM is allowed, LF or CRLF line ends). A file whose header or most
-  records are not UTF-8 is quarantined as one entry saying so (and whether it looks like
-  Windows-1251 or UTF-16); a UTF-8 file with a few bad records loses only those records.
+- Every record is accounted for: before a file commits, the records it holds are counted
+  apart from the reader (ingestion/records.py) and must equal rows landed + rows quarantined;
+  otherwise nothing of it is kept, it is quarantined whole saying what was found and the run's
+  raw validation fails (`ops.loaded_files.records`, `conservation`).
+- A header that breaks the contract (a required column missing, a contract column named twice,
+  an empty header) is one quarantine entry naming the file and its columns; columns the
+  contract does not name are ignored (logged). A CSV's delimiter (`,`, `;` or tab) is the one
+  that splits its header row into the most contract columns.
+- Files must be UTF-8 (a BOM is allowed; LF, CRLF or mixed line ends: a file that mixes them is
+  read from a copy with LF, since DuckDB's reader silently stops otherwise). A file whose
+  header or most records are not UTF-8 is quarantined as one entry saying so (and whether it
+  looks like Windows-1251 or UTF-16); a UTF-8 file with a few bad records loses only those
+  records.
 - CSV is read with the columns of its header row (no dialect sniffing, which a cut-off last
   record can defeat): a record the parser rejects (too few or too many fields, an unterminated
   quote, bytes that are not UTF-8, longer than `exports.MAX_RECORD_BYTES`) is quarantined on
