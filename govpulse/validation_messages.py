@@ -19,7 +19,7 @@ SUBJECTS = {
     "raw_post_interactions": "post interactions",
     "raw_follower_audits": "follower audits",
     "raw_incidents": "incidents",
-    "fetch_completeness": "platforms fetched",
+    "fetch_completeness": "fetch_completeness (pages fetched per platform)",
     "people_ranked": "«Что говорит народ» (people) rating",
     "region_pages_ranked": "regional official pages rating",
     "district_pages_ranked": "district official pages rating",
@@ -101,5 +101,12 @@ def _where(rows: list[Any], index_columns: list[str]) -> list[str]:
     return shown
 
 
-def advice(stage: str) -> str:
+# Suites whose failure message says itself what to do (the setting, the page, the file).
+SELF_EXPLAINED = frozenset({"fetch_completeness", "landing_conservation"})
+
+
+def advice(stage: str, suites: set[str] | frozenset[str] = frozenset()) -> str:
+    """What to do about failures of these suites at this stage ('' when they say it)."""
+    if suites and suites <= SELF_EXPLAINED:
+        return ""
     return ADVICE.get(stage, "")
