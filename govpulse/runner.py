@@ -23,6 +23,10 @@ class RunOutcome:
     validations_passed: int = 0
     validations_failed: int = 0
     alerts: list[str] = field(default_factory=list)  # ops.alerts messages of this run
+    # (file, records, landed, quarantined, conservation) of this run's files that did not land
+    # every record (ops.loaded_files), and how many such files there are in all
+    files: list[tuple] = field(default_factory=list)
+    files_total: int = 0
     bulletin_dir: Path | None = None  # the week's bulletin (weekly runs that published)
 
     def summary(self) -> str:
@@ -43,9 +47,28 @@ class RunOutcome:
         ]
         if r.get("kind") == "weekly":
             lines.append(f"  bulletin: {self.bulletin_dir or 'not produced'}")
+        if self.files:
+            lines.append("  files that did not land every record (records = landed + "
+                         "quarantined):")
+            lines += [f"    {file}: {_accounting(records, landed, quarantined, conservation)}"
+                      for file, records, landed, quarantined, conservation in self.files]
+            if self.files_total > len(self.files):
+                lines.append(f"    … and {self.files_total - len(self.files)} more "
+                             "(ops.loaded_files)")
         lines += [f"  alert: {message}" for message in self.alerts]
         return "\n".join(lines)
 
+
+def _accounting(records: int | None, landed: int, quarantined: int,
+                conservation: str | None) -> str:
+    counted = f"{records:,} records" if records is not None else "records not counted"
+    text = f"{counted} = {landed:,} landed + {quarantined:,} quarantined"
+    if conservation not in (None, "balanced"):
+        text += f" ({conservation})"
+    return text
+
+
+FILES_SHOWN = 10
 
 DAG_IDS = {"weekly": "weekly_ratings", "monthly": "monthly_incidents",
            "annual": "annual_ratings"}
@@ -64,6 +87,24 @@ def _latest_run(warehouse: Path, kind: str, period_start: date) -> dict[str, Any
         if row is None:
             return {}
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def _run_files(warehouse: Path, run_id: str | None) -> tuple[list[tuple], int]:
+    """The run's files that did not land every record: the first few, and how many."""
+    if not run_id or not warehouse.exists():
+        return [], 0
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = {c for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'ops' "
+            "AND table_name = 'loaded_files'").fetchall()}
+        if "conservation" not in columns:
+            return [], 0
+        rows = con.execute(
+            "SELECT file, records, rows_loaded, rows_quarantined, conservation, "
+            "count(*) OVER () FROM ops.loaded_files WHERE run_id = ? AND (rows_quarantined > 0 "
+            "OR conservation <> 'balanced') ORDER BY conservation IS NOT DISTINCT FROM 'balanced', "
+            "file LIMIT ?", [run_id, FILES_SHOWN]).fetchall()
+    return [row[:5] for row in rows], rows[0][5] if rows else 0
 
 
 def _run_checks(warehouse: Path, run_id: str | None) -> tuple[int, int, list[str]]:
@@ -133,7 +174,9 @@ def _run_dag(kind: str, paths: Paths, period_start: date, progress: TextIO | Non
     if run and run["started_at"] < triggered:
         run = {}  # this run did not get as far as registering itself
     passed, failed, alerts = _run_checks(paths.warehouse, run.get("run_id"))
-    checks = {"validations_passed": passed, "validations_failed": failed, "alerts": alerts}
+    files, files_total = _run_files(paths.warehouse, run.get("run_id"))
+    checks = {"validations_passed": passed, "validations_failed": failed, "alerts": alerts,
+              "files": files, "files_total": files_total}
     if dag_run.state != DagRunState.SUCCESS:
         reason = run.get("message") or (
             f"DAG run ended {dag_run.state} before the run started (bad period or paths?); "

@@ -107,6 +107,9 @@ def test_the_summary_ends_the_output(weekly_run: dict) -> None:
         f"  bulletin: {weekly_run['root'] / 'publish' / 'bulletin' / '2026-11-06'}",
         # the week closed on 2026-11-13: its publication is late (METHODOLOGY §0)
         "  alert: deadline_missed: week 2026-11-06 published",
+        # per file, what it held and where each record went (issue 14: record conservation)
+        "  files that did not land every record (records = landed + quarantined):\n"
+        "    mentions/w.csv: 4 records = 3 landed + 1 quarantined",
     ):
         assert expected in summary, summary
     assert re.search(r"^  validations: [1-9]\d* passed, 0 failed$", summary, re.M), summary
