@@ -177,13 +177,15 @@ def _withdraw_unpublished_revisions(con: Any, kind: str, run_id: str) -> None:
 
 
 def _require_published_weeks(con: Any, start: date, end: date) -> None:
-    """The annual tables summarise published weeks: say so plainly when there are none."""
+    """The annual tables summarise published weeks (not withdrawn ones: the `_current` view
+    leaves them out): say so plainly when there are none."""
+    current = f"{WEEKLY_MARTS[0]}_current"
     exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = ?",
-        [WEEKLY_MARTS[0]],
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'marts' AND view_name = ?",
+        [current],
     ).fetchone()[0]
     weeks = con.execute(
-        f"SELECT count(DISTINCT period_start) FROM marts.{WEEKLY_MARTS[0]} "
+        f"SELECT count(DISTINCT period_start) FROM marts.{current} "
         "WHERE period_start >= ? AND period_start < ?", [start, end],
     ).fetchone()[0] if exists else 0
     if not weeks:
@@ -313,9 +315,6 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
     bulletin and the docs. Once the file is renamed into place the run is published: a later
     failure is recorded as a `publish_incomplete` alert and in the run's message, not as a
     failed run."""
-    from govpulse.publish import DiskFull
-    from govpulse.publish import publish as publish_file
-
     paths = paths_of(run)
     with connect(paths.warehouse) as con:
         revisions = [
@@ -328,16 +327,29 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
             ).fetchall()
             if row[0] is not None
         ]
-        revision = max(revisions) if revisions else None
-        status = "success" if revision else "unchanged"
-        message = f"published revision {revision}" if revision else "nothing changed"
+    revision = max(revisions) if revisions else None
+    status = "success" if revision else "unchanged"
+    return publish_outcome(run, status, revision,
+                           f"published revision {revision}" if revision else "nothing changed")
+
+
+def publish_outcome(run: dict[str, Any], status: str, revision: int | None,
+                    message: str) -> dict[str, Any]:
+    """Publish the warehouse with how the run ends (`status`, `revision`, `message`) written
+    into the copy before it is renamed into place — the published file and the private
+    warehouse agree whatever moment the run is killed at (settle_earlier_runs) — then Parquet,
+    the bulletin and the docs. A full disk raises PublishFailed with nothing published
+    changed; what fails after the rename is a publish_incomplete alert."""
+    from govpulse.publish import DiskFull
+    from govpulse.publish import publish as publish_file
+
+    paths = paths_of(run)
+    with connect(paths.warehouse) as con:
         con.execute("UPDATE ops.runs SET status = 'publishing', message = ? WHERE run_id = ?",
                     [message, run["run_id"]])
     outcome = [status, datetime.now(UTC), revision, message, run["run_id"]]
     record = ("UPDATE {}ops.runs SET status = ?, finished_at = ?, revision_published = ?, "
               "message = ? WHERE run_id = ?")
-    # the copy says how the run ended before it is renamed into place: the published file and
-    # the private warehouse agree whatever moment the run is killed at (settle_earlier_runs)
     try:
         target = publish_file(paths.warehouse, paths.published_file,
                               finish=lambda pub: pub.execute(record.format("pub."), outcome))

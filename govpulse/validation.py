@@ -115,7 +115,8 @@ class ValidationReport:
                 f.explanation or _technical(f) for f in failures[:3])
             if len(failures) > 3:
                 text += f"; and {len(failures) - 3} more in ops.validations"
-            if advice := messages.advice(self.stage, {f.suite for f in failures}):
+            if advice := messages.advice(self.stage, {(f.suite, f.expectation)
+                                                      for f in failures}):
                 text += f". What to do: {advice}"
         return " ".join(text.split())
 

@@ -101,12 +101,15 @@ def _where(rows: list[Any], index_columns: list[str]) -> list[str]:
     return shown
 
 
-# Suites whose failure message says itself what to do (the setting, the page, the file).
-SELF_EXPLAINED = frozenset({"fetch_completeness", "landing_conservation"})
+# Suites and checks whose failure message says itself what to do (the setting, the page, the
+# file, the inbox folder).
+SELF_EXPLAINED = frozenset({"fetch_completeness", "landing_conservation", "inputs_present"})
 
 
-def advice(stage: str, suites: set[str] | frozenset[str] = frozenset()) -> str:
-    """What to do about failures of these suites at this stage ('' when they say it)."""
-    if suites and suites <= SELF_EXPLAINED:
+def advice(stage: str, failed: set[tuple[str, str]] | frozenset = frozenset()) -> str:
+    """What to do about these (suite, expectation) failures at this stage ('' when each says it
+    itself)."""
+    if failed and all(suite in SELF_EXPLAINED or expectation in SELF_EXPLAINED
+                      for suite, expectation in failed):
         return ""
     return ADVICE.get(stage, "")

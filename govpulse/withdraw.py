@@ -128,33 +128,12 @@ def _latest_revision(con: Any, kind: str, start: date) -> int | None:
 
 
 def _publish(run: dict[str, Any], paths: Paths) -> dict[str, Any]:
-    """Publish as pipeline.publish does: the outcome is written into the copy before it is
-    renamed into place; what fails after the rename is a publish_incomplete alert."""
-    from govpulse.publish import publish as publish_file
-
+    """Publish the withdrawal as a run publishes (pipeline.publish_outcome), with Parquet and
+    the week's bulletin, which now says the week is withdrawn."""
     message = f"withdrew {run['name']} as revision {run['revision']}"
-    with connect(paths.warehouse) as con:
-        con.execute("UPDATE ops.runs SET status = 'publishing', message = ? WHERE run_id = ?",
-                    [message, run["run_id"]])
-    outcome = ["success", datetime.now(UTC), run["revision"], message, run["run_id"]]
-    record = ("UPDATE {}ops.runs SET status = ?, finished_at = ?, revision_published = ?, "
-              "message = ? WHERE run_id = ?")
-    target = publish_file(paths.warehouse, paths.published_file,
-                          finish=lambda pub: pub.execute(record.format("pub."), outcome))
-    problems: list[str] = []
-    try:
-        with connect(paths.warehouse) as con:
-            con.execute(record.format(""), outcome)
-    except Exception as exc:  # noqa: BLE001 - the next run settles it from the published file
-        problems.append(f"ops.runs not updated: {exc}")
-    # Parquet and the week's bulletin (which now says the week is withdrawn)
-    bulletin, _ = pipeline._after_publish(run, target, paths, problems)
-    if problems:
-        pipeline._record_incomplete(run, problems)
-    return {"status": "success", "revision": run["revision"], "run_id": run["run_id"],
-            "period_start": date.fromisoformat(run["period_start"]),
-            "published_file": str(target), "bulletin": str(bulletin) if bulletin else None,
-            "problems": problems, "message": message}
+    done = pipeline.publish_outcome(run, "success", run["revision"], message)
+    return {**done, "run_id": run["run_id"],
+            "period_start": date.fromisoformat(run["period_start"]), "message": message}
 
 
 def annual_note(kind: str, start: date, published_file: Path) -> str | None:
