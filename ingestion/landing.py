@@ -355,6 +355,7 @@ def _land_api_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, di
     con.execute("BEGIN TRANSACTION")
     try:
         load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
+        before = _quarantined(con, run_id, relative)
         result.rows_loaded, error = land_api_file(con, path, relative, load_id, run_id)
         if error:
             con.execute("ROLLBACK")
@@ -362,9 +363,7 @@ def _land_api_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, di
             _quarantine_file(con, run_id, API_FOLDER, relative, error)
             result.rows_quarantined = 1
         else:  # records of the capture its shape's rule rejected (native_landing)
-            result.rows_quarantined = con.execute(
-                "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?",
-                [run_id, relative]).fetchone()[0]
+            result.rows_quarantined = _quarantined(con, run_id, relative) - before
         _record_and_commit(con, result, digest, load_id, run_id, path, seen)
     except Exception:
         con.execute("ROLLBACK")
@@ -401,6 +400,9 @@ def _land_file(
     con.execute("BEGIN TRANSACTION")
     try:
         load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
+        # a retried land task (same run) may have quarantined this file before: only this
+        # attempt's entries count
+        before = _quarantined(con, run_id, relative)
         if staged.error is not None:
             _quarantine_file(con, run_id, dataset, relative, staged.error)
             result.conservation = FILE_QUARANTINED
@@ -410,7 +412,7 @@ def _land_file(
             _insert_checked(con, dataset, staged.header, load_id, relative, run_id)
             result.conservation = BALANCED
         result.rows_loaded, result.rows_quarantined = _landed_counts(
-            con, dataset, load_id, run_id, relative)
+            con, dataset, load_id, run_id, relative, before)
         problem = _conservation_problem(relative, staged, result)
         if problem is not None:
             # nothing of a file whose records are not all accounted for is kept: publishing
@@ -432,15 +434,20 @@ def _land_file(
 
 
 def _landed_counts(con: duckdb.DuckDBPyConnection, dataset: str, load_id: int, run_id: str,
-                   relative: str) -> tuple[int, int]:
-    """Rows of the file in its raw table and in the quarantine (this run)."""
+                   relative: str, before: int) -> tuple[int, int]:
+    """Rows of the file in its raw table and in the quarantine (this attempt: `before` is the
+    file's quarantine entries of the run when its transaction began)."""
     loaded = con.execute(
         f"SELECT count(*) FROM raw.{_ident(dataset)} WHERE _load_id = ?", [load_id]
     ).fetchone()[0]
-    quarantined = con.execute(
+    return loaded, _quarantined(con, run_id, relative) - before
+
+
+def _quarantined(con: duckdb.DuckDBPyConnection, run_id: str, relative: str) -> int:
+    """The file's quarantine entries of the run so far."""
+    return con.execute(
         "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?", [run_id, relative]
     ).fetchone()[0]
-    return loaded, quarantined
 
 
 def _conservation_problem(relative: str, staged: _Staged, result: FileResult) -> str | None:

@@ -437,6 +437,12 @@ def test_records_the_reader_does_not_account_for_fail_the_raw_validation(
     assert [(f.file, f.skipped, f.conservation) for f in again.files] == [
         (file, False, "mismatch")]
     assert "1 files NOT ACCOUNTED FOR (the raw validation fails)" in again.summary()
+    # a land task retried within its run: the file's earlier whole-file entry of that run must
+    # not make up the missing record (3 rows + 1 old entry = 4 would read as balanced)
+    with connect(warehouse) as con:
+        retried = land_inbox(con, inbox, "r1")
+    assert [(f.file, f.skipped, f.conservation) for f in retried.files] == [
+        (file, False, "mismatch")]
 
 
 def test_json_lines_with_hostile_lines_account_for_every_line(tmp_path: Path) -> None:
