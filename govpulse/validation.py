@@ -791,20 +791,20 @@ def _inputs_present(con: duckdb.DuckDBPyConnection, rating: vs.Rating, types: di
         blocked = units and not with_inputs
     if not blocked:
         return ExpectationResult(rating.suite, INPUTS_PRESENT, None, True, observed)
+    message = (f"{empty.rating} of {period}: {empty.missing} ({observed}); "
+               f"{empty.fix.format(period=rating.period)}")
     return ExpectationResult(
-        rating.suite, INPUTS_PRESENT, None, False,
-        f"{empty.rating} of {period}: {empty.missing} ({observed}); "
-        f"{empty.fix.format(period=rating.period)}",
+        rating.suite, INPUTS_PRESENT, None, False, message,
         json.dumps({"period_end": period_end.isoformat(), "units": units,
-                    "units_with_inputs": with_inputs}))
+                    "units_with_inputs": with_inputs}), explanation=message)
 
 
 def _failed(suite: str, expectation: str, message: str, details: dict[str, Any]) -> _Job:
-    """A suite that failed before GX could run (no table, no weights)."""
-    return _Job(
-        suite,
-        results=[ExpectationResult(suite, expectation, None, False, message, json.dumps(details))],
-    )
+    """A suite that failed before GX could run (no table, no weights): its message is written
+    to be read as it is, so it is the explanation too."""
+    return _Job(suite, results=[ExpectationResult(
+        suite, expectation, None, False, message, json.dumps(details),
+        explanation=f"{messages.subject(suite)}: {message}")])
 
 
 def _skipped(suite: str, why: str) -> ExpectationResult:

@@ -432,6 +432,8 @@ def test_records_the_reader_does_not_account_for_fail_the_raw_validation(
     assert "1 of 1 files landed by this run hold records the reader did not account for" \
         in failure.observed_value
     assert f"{file} holds 4 records" in failure.observed_value
+    # the run's message carries the whole of it, down to what to do
+    assert "drop it, or remove it from the inbox, then run again" in report.summary()
     with connect(warehouse) as con:
         again = land_inbox(con, inbox, "r2")
     assert [(f.file, f.skipped, f.conservation) for f in again.files] == [
