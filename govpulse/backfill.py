@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TextIO
 
+from govpulse import run_lock
 from govpulse.config import (
     Paths,
     current_time,
@@ -70,19 +71,24 @@ def closed_periods(periods: list[Period], now: datetime | None = None
 
 
 def backfill(paths: Paths, periods: list[Period], stream: TextIO,
-             progress: TextIO | None = None) -> list[tuple[Period, RunOutcome, float]]:
+             progress: TextIO | None = None, wait: bool = True
+             ) -> list[tuple[Period, RunOutcome, float]]:
     """Run every period in order, writing a header per run and a summary at the end; stop at
-    the first failure (a later period may depend on it: movement, annual means)."""
+    the first failure (a later period may depend on it: movement, annual means). The backfill
+    holds the warehouse from its first period to its last (govpulse.run_lock), so no other run
+    slips in between them."""
     done: list[tuple[Period, RunOutcome, float]] = []
-    for n, period in enumerate(periods, start=1):
-        print(f"[{n}/{len(periods)}] {period} …", file=stream, flush=True)
-        began = time.monotonic()
-        # the docs describe the warehouse as it ends up: written once, by the last run
-        outcome = run_dag(period.kind, paths, period.start, progress=progress,
-                          docs=n == len(periods))
-        done.append((period, outcome, time.monotonic() - began))
-        if not outcome.ok:
-            break
+    span = f"{periods[0].start} to {periods[-1].start}" if periods else ""
+    with run_lock.hold(paths.warehouse, "backfill", span, wait=wait, stream=stream):
+        for n, period in enumerate(periods, start=1):
+            print(f"[{n}/{len(periods)}] {period} …", file=stream, flush=True)
+            began = time.monotonic()
+            # the docs describe the warehouse as it ends up: written once, by the last run
+            outcome = run_dag(period.kind, paths, period.start, progress=progress,
+                              docs=n == len(periods))
+            done.append((period, outcome, time.monotonic() - began))
+            if not outcome.ok:
+                break
     print(summary(done, len(periods)), file=stream, flush=True)
     return done
 

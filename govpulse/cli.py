@@ -20,6 +20,7 @@ from govpulse.config import (
     period_closes_at,
     refuse_open_period,
 )
+from govpulse.pipeline import PublishFailed
 from govpulse.run_lock import WarehouseBusy
 from ingestion.contract import PLATFORMS
 
@@ -131,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_path_options(backfill)
     backfill.add_argument("-v", "--verbose", action="store_true",
                           help="show Airflow's own task logs instead of one line per task")
+    backfill.add_argument("--no-wait", dest="wait", action="store_false",
+                          help="when another run holds the warehouse, stop at once "
+                               "saying which run it is (default: wait for it)")
 
     bulletin = _command(
         commands, "bulletin",
@@ -173,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="why it is withdrawn (published with the withdrawal)")
     withdraw.add_argument("--warehouse", help=PATH_OPTIONS[2][1])
     withdraw.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    withdraw.add_argument("--no-wait", dest="wait", action="store_false",
+                          help="when another run holds the warehouse, stop at once "
+                               "saying which run it is (default: wait for it)")
 
     generate = _command(commands, "generate",
                         "write a deterministic synthetic registry and inbox")
@@ -237,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"govpulse: {exc}", file=sys.stderr)
         return 2
-    except WarehouseBusy as exc:
+    except (WarehouseBusy, PublishFailed) as exc:  # another run; a full disk
         print(f"govpulse: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -263,7 +270,8 @@ def _withdraw(args: argparse.Namespace) -> int:
     from govpulse.withdraw import annual_note, withdraw
 
     paths = Paths.resolve(warehouse=args.warehouse, publish_dir=args.publish_dir)
-    done = withdraw(paths, args.kind, args.period, args.reason)
+    done = withdraw(paths, args.kind, args.period, args.reason, wait=args.wait,
+                    stream=sys.stdout)
     print(f"{done['message'][0].upper()}{done['message'][1:]}: {done['published_file']} "
           f"(run {done['run_id']}). The period's history stays in the published file; "
           "marts.withdrawals says when and why.")
@@ -327,7 +335,8 @@ def _backfill(args: argparse.Namespace) -> int:
     airflow_home.ensure_initialized()
     print(f"Backfilling {len(periods)} periods from {args.first} to {args.last} "
           f"(inbox {paths.inbox}) …", flush=True)
-    done = backfill(paths, periods, sys.stdout, progress=None if args.verbose else sys.stdout)
+    done = backfill(paths, periods, sys.stdout, progress=None if args.verbose else sys.stdout,
+                    wait=args.wait)
     return 0 if all(outcome.ok for _, outcome, _ in done) else 1
 
 

@@ -67,16 +67,16 @@ def publish(warehouse: Path, target: Path,
         leftover.unlink(missing_ok=True)
     try:
         _write_copy(warehouse, tmp, finish)
+        _pause_point("before-replace")
+        _keep_previous(target)
     except BaseException as exc:
         # nothing of a copy that failed is left behind (a full disk is not made fuller); the
         # published file and the previous one were never touched
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), _previous_link(target)):
             leftover.unlink(missing_ok=True)
         if _disk_full(exc):
             raise DiskFull(_disk_full_message(target)) from exc
         raise
-    _pause_point("before-replace")
-    _keep_previous(target)
     os.replace(tmp, target)
     _fsync_dir(target.parent)
     _pause_point("after-replace")
@@ -184,7 +184,7 @@ def _keep_previous(target: Path) -> None:
     under a temporary name and renamed, so neither name is ever missing or half-written."""
     if not target.exists():
         return
-    link = target.with_name(f".{target.name}.{os.getpid()}.tmp.previous")
+    link = _previous_link(target)
     link.unlink(missing_ok=True)
     try:
         os.link(target, link)
@@ -192,6 +192,10 @@ def _keep_previous(target: Path) -> None:
         log.warning("no hard link in %s (%s): the previous file is copied", target.parent, exc)
         shutil.copy2(target, link)
     os.replace(link, previous_of(target))
+
+
+def _previous_link(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}.tmp.previous")
 
 
 def _fsync_dir(folder: Path) -> None:

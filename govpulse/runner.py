@@ -62,10 +62,12 @@ class RunOutcome:
 def _accounting(records: int | None, landed: int, quarantined: int,
                 conservation: str | None) -> str:
     counted = f"{records:,} records" if records is not None else "records not counted"
-    text = f"{counted} = {landed:,} landed + {quarantined:,} quarantined"
-    if conservation not in (None, "balanced"):
-        text += f" ({conservation})"
-    return text
+    if conservation == "mismatch":
+        return (f"{counted}, which the reader did not all account for: quarantined whole "
+                "(the raw validation fails)")
+    if conservation == "file quarantined":
+        return f"{counted}, quarantined whole (one entry says why)"
+    return f"{counted} = {landed:,} landed + {quarantined:,} quarantined"
 
 
 FILES_SHOWN = 10

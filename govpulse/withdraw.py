@@ -20,7 +20,7 @@ import logging
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from govpulse import pipeline, run_lock
 from govpulse.config import Paths, period_end_of, period_start_of
@@ -44,14 +44,15 @@ def period_name(kind: str, start: date) -> str:
 
 
 def withdraw(paths: Paths, kind: str, period: str | date, reason: str,
-             wait: bool = True) -> dict[str, Any]:
+             wait: bool = True, stream: TextIO | None = None) -> dict[str, Any]:
     """Publish the withdrawal of the kind's period; return the publication's outcome."""
     start = period_start_of(kind, period)
     reason = " ".join(reason.split())
     if not reason:
         raise ValueError("say why the publication is withdrawn: --reason \"…\" (it is "
                          "published with the withdrawal)")
-    with run_lock.hold(paths.warehouse, f"withdraw {kind}", start.isoformat(), wait=wait):
+    with run_lock.hold(paths.warehouse, f"withdraw {kind}", start.isoformat(), wait=wait,
+                       stream=stream):
         run = _register(paths, kind, start, reason)
         try:
             return _publish(run, paths)
