@@ -46,7 +46,7 @@ test: install  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, 
 	# subprocesses and Airflow's loop about half the time, so 2 cores overlap well
 	$(RUN) pytest -n 2 --dist loadfile
 
-test-fast: install  ## lint and the tests that run no Airflow DAG (a minute or two: the inner loop)
+test-fast: install  ## lint and the tests that run no Airflow DAG (about three minutes: the inner loop)
 	$(RUN) ruff check .
 	$(RUN) pytest -n 2 --dist loadfile -m "not dag"
 
