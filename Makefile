@@ -24,7 +24,7 @@ DEMO_ENV := GOVPULSE_INBOX=$(DEMO_DIR)/inbox GOVPULSE_REGISTRY=$(DEMO_DIR)/regis
 .PHONY: help install demo test test-fast lint bench clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 install:  ## install uv if missing and the locked environment
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -c "import uv" 2>/dev/null \
