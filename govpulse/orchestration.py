@@ -218,7 +218,8 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
                 raise AirflowFailException(str(exc)) from exc
 
         # One fetch per platform; a platform failing does not stop the others: landing runs
-        # when they are all done, and page completeness is a validation rule.
+        # when they are all done, and page completeness is a validation rule (so a failed
+        # fetch does not mark the run failed: no on_failure_callback here).
         @task(retries=1, retry_delay=timedelta(minutes=1), map_index_template="{{ platform }}",
               on_failure_callback=None)
         def fetch(platform: str) -> str:
