@@ -40,14 +40,12 @@ demo: install  ## generate a demo inbox, run two weeks, their month and year thr
 	@$(DEMO_ENV) $(RUN) govpulse run annual --year $(DEMO_YEAR)
 	@$(DEMO_ENV) $(RUN) govpulse show
 
-test: install  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, GX)
-	$(RUN) ruff check .
+test: install lint  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, GX)
 	# two workers, whole files each (module fixtures run DAGs once); a DAG run waits on
 	# subprocesses and Airflow's loop about half the time, so 2 cores overlap well
 	$(RUN) pytest -n 2 --dist loadfile
 
-test-fast: install  ## lint and the tests that run no Airflow DAG (about three minutes: the inner loop)
-	$(RUN) ruff check .
+test-fast: install lint  ## lint and the tests that run no Airflow DAG (about three minutes: the inner loop)
 	$(RUN) pytest -n 2 --dist loadfile -m "not dag"
 
 BENCH_SCALES ?= 0.01 0.1 1
@@ -55,8 +53,9 @@ BENCH_SCALES ?= 0.01 0.1 1
 bench: install  ## benchmark the weekly run at scales $(BENCH_SCALES) against the floor, pandas and dlt
 	$(RUN) govpulse bench $(foreach s,$(BENCH_SCALES),--scale $(s))
 
-lint:  ## ruff
+lint: install  ## ruff, and the import rules of the packages (.importlinter)
 	$(RUN) ruff check .
+	$(RUN) lint-imports
 
 clean:  ## remove generated state (warehouse, published files, Airflow home)
 	rm -rf var .airflow dbt_project/target dbt_project/logs

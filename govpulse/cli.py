@@ -9,8 +9,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from govpulse import airflow_home
-from govpulse.config import (
+from govpulse.contract import PLATFORMS
+from govpulse.orchestration import airflow_home
+from govpulse.run.lock import WarehouseBusy
+from govpulse.run.pipeline import PublishFailed
+from govpulse.settings import (
     STATE_DIR,
     Paths,
     current_time,
@@ -20,9 +23,6 @@ from govpulse.config import (
     period_closes_at,
     refuse_open_period,
 )
-from govpulse.pipeline import PublishFailed
-from govpulse.run_lock import WarehouseBusy
-from ingestion.contract import PLATFORMS
 
 PATH_OPTIONS = (
     ("--inbox", "inbox folder with one sub-folder per dataset (env GOVPULSE_INBOX)"),
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             return _bench(args)
         if args.command == "bulletin":
-            from govpulse.bulletin import write_bulletin
+            from govpulse.publish.bulletin import write_bulletin
 
             paths = Paths.resolve(publish_dir=args.publish_dir)
             page = write_bulletin(paths.published_file, args.period_start,
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "withdraw":
             return _withdraw(args)
         if args.command == "show":
-            from govpulse.report import show
+            from govpulse.publish.report import show
 
             print(show(Paths.resolve(publish_dir=args.publish_dir).published_file, args.top))
             return 0
@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _restore_previous(args: argparse.Namespace) -> int:
-    from govpulse.parquet_export import export_parquet
-    from govpulse.publish import restore_previous
+    from govpulse.publish.parquet import export_parquet
+    from govpulse.publish.warehouse_file import restore_previous
 
     target = Paths.resolve(publish_dir=args.publish_dir).published_file
     previous = restore_previous(target)
@@ -267,7 +267,7 @@ def _restore_previous(args: argparse.Namespace) -> int:
 
 
 def _withdraw(args: argparse.Namespace) -> int:
-    from govpulse.withdraw import annual_note, withdraw
+    from govpulse.run.withdraw import annual_note, withdraw
 
     paths = Paths.resolve(warehouse=args.warehouse, publish_dir=args.publish_dir)
     done = withdraw(paths, args.kind, args.period, args.reason, wait=args.wait,
@@ -286,10 +286,10 @@ def _withdraw(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    """One platform's fetch, with the token the fetch task would use (govpulse.connectors:
-    the Airflow connection, e.g. AIRFLOW_CONN_GOVPULSE_VK or a secrets backend, else
-    GOVPULSE_<P>_TOKEN)."""
-    from govpulse.connectors import credentials
+    """One platform's fetch, with the token the fetch task would use
+    (govpulse.orchestration.credentials: the Airflow connection, e.g. AIRFLOW_CONN_GOVPULSE_VK
+    or a secrets backend, else GOVPULSE_<P>_TOKEN)."""
+    from govpulse.orchestration.credentials import credentials
     from ingestion.connectors.fetch import fetch_platform
 
     paths = Paths.resolve(inbox=args.inbox, registry=args.registry)
@@ -306,7 +306,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from ingestion.generate import generate
+    from devtools.generate import generate
 
     summary = generate(args.out, weeks=args.weeks, scale=args.scale, seed=args.seed,
                        first_period_start=args.first_week)
@@ -319,7 +319,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from govpulse.backfill import backfill, closed_periods, periods_between
+    from govpulse.orchestration.backfill import backfill, closed_periods, periods_between
 
     periods, not_over = closed_periods(periods_between(args.first, args.last,
                                                        months=args.monthly))
@@ -341,7 +341,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from govpulse.bench.harness import PEERS, run_bench
+    from devtools.bench.harness import PEERS, run_bench
 
     peers = tuple(p for p in args.peers.split(",") if p)
     unknown = [p for p in peers if p not in PEERS]
@@ -355,7 +355,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from govpulse.runner import DAG_IDS, run_dag
+    from govpulse.orchestration.runner import DAG_IDS, run_dag
 
     # before Airflow starts: a period that is not over is refused (the DAG's start refuses too)
     refuse_open_period(args.kind, args.period_start)

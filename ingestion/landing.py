@@ -48,9 +48,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import exports, records
-from ingestion.connectors.native import API_FOLDER
-from ingestion.contract import (
+from govpulse.contract import (
     BOOLEAN,
     COUNT,
     DATASETS,
@@ -64,8 +62,11 @@ from ingestion.contract import (
     TIMESTAMP,
     Column,
 )
+from govpulse.warehouse.schema import ensure_schema
+from ingestion import records
+from ingestion import vendor_files as exports
+from ingestion.connectors.native import API_FOLDER
 from ingestion.native_landing import discover_api_files, land_api_file
-from ingestion.warehouse import ensure_schema
 
 log = logging.getLogger(__name__)
 
@@ -503,7 +504,7 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, dataset: str,
     Returns the column names found in the file and, when the whole file is unreadable or its
     header breaks the contract, the reason (the file is then quarantined as one entry), with
     the records it holds. A mentions file that is a native export of a social-listening tool
-    (ingestion/exports.py) is mapped to the canonical columns.
+    (ingestion/vendor_files.py) is mapped to the canonical columns.
     """
     suffix = path.suffix.lower()
     staged = _Staged()

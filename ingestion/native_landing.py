@@ -94,8 +94,8 @@ def _land_report(con: duckdb.DuckDBPyConnection, path: Path, relative: str, run_
 
 def _alert_gone_pages(con: duckdb.DuckDBPyConnection, path: Path, run_id: str) -> None:
     """One `page_gone` alert per page the report says is gone, with the text the fetch wrote
-    (and already delivered to the webhook, see govpulse/connectors.py); once per run, when a
-    retried fetch reported it twice."""
+    (and already delivered to the webhook, see govpulse/orchestration/credentials.py); once per
+    run, when a retried fetch reported it twice."""
     con.execute(
         """
         INSERT INTO ops.alerts (run_id, kind, period_start, deadline, noticed_at, message)

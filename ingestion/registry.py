@@ -18,9 +18,9 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion import exports
-from ingestion.contract import PLATFORMS
-from ingestion.warehouse import REGISTRY_LOADS_DDL
+from govpulse.contract import PLATFORMS
+from govpulse.warehouse.schema import REGISTRY_LOADS_DDL
+from ingestion import vendor_files as exports
 
 LEVELS = ("region", "district", "city", "city_district", "body")
 PAGE_KINDS = ("official_region", "official_district", "akim_personal", "other")

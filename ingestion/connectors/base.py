@@ -180,8 +180,8 @@ class ClientSettings:
                  token: str | None = None, api_url: str | None = None) -> ClientSettings:
         """GOVPULSE_<PLATFORM>_API_URL, _TOKEN, _MAX_REQUESTS, _MAX_WAIT_SECONDS;
         GOVPULSE_HTTP_BACKOFF_SECONDS, GOVPULSE_HTTP_TIMEOUT_SECONDS (per request). A `token`
-        / `api_url` given by the caller (an Airflow connection, see govpulse/connectors.py)
-        replaces the environment's."""
+        / `api_url` given by the caller (an Airflow connection, see
+        govpulse/orchestration/credentials.py) replaces the environment's."""
         prefix = f"GOVPULSE_{platform.upper()}_"
         token = token or os.environ.get(prefix + "TOKEN", "")
         if not token:

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from govpulse.contract import PLATFORMS
 from ingestion.connectors.base import (
     ConnectorError,
     PageNotReached,
@@ -22,7 +23,6 @@ from ingestion.connectors.base import (
     redact,
 )
 from ingestion.connectors.native import API_FOLDER, Capture, Page, Period, write_capture
-from ingestion.contract import PLATFORMS
 from ingestion.registry import load_registry
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class FetchReport:
 
 # The pages a fetch asks for: registry pages of the platforms active in the week, of entities
 # valid in the week. fetch_completeness counts the pages of a platform that landed no report
-# with the same rule (govpulse/validation.py). Parameters: $platforms, $period_start,
+# with the same rule (govpulse/quality/validation.py). Parameters: $platforms, $period_start,
 # $period_end.
 ACTIVE_PAGES_SQL = """
     SELECT p.page_id, p.platform, p.platform_page_id, p.entity_id, p.page_kind

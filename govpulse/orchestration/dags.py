@@ -1,0 +1,289 @@
+"""The rating DAGs (weekly, monthly, annual), built from the pipeline steps (nothing heavy runs
+at parse time). Every DAG writes, audits, then publishes:
+
+start -> [fetch] -> land -> [validate raw] -> dbt transform -> validate candidates -> dbt marts
+      -> publish
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk.definitions.callback import SyncCallback
+from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.timetables.base import Timetable
+from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.timetables.trigger import CronTriggerTimetable
+from cosmos.config import ProfileConfig
+from cosmos.constants import InvocationMode
+from cosmos.operators.local import DbtBuildLocalOperator
+
+from govpulse.contract import PLATFORMS
+from govpulse.orchestration import credentials
+from govpulse.run import deadlines, pipeline
+from govpulse.run import lock as run_lock
+from govpulse.settings import DBT_PROJECT_DIR, Paths
+from ingestion.registry import RegistryError
+
+log = logging.getLogger(__name__)
+
+TIMEZONE = "Asia/Almaty"
+WAREHOUSE_POOL = "duckdb_warehouse"
+START_TASK = "start"
+
+TRANSIENT_RETRIES = {"retries": 2, "retry_delay": timedelta(seconds=15)}
+
+
+def _dbt_executable() -> str:
+    """The dbt of this environment (the venv running Airflow), not whatever is on PATH."""
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+
+
+def _run_context() -> dict[str, Any]:
+    return get_current_context()["ti"].xcom_pull(task_ids=START_TASK)
+
+
+def on_task_failed(context: Any) -> None:
+    """Airflow calls this once a task's last try has failed (never for a try it retries): the
+    run is marked failed in ops.runs and, the first time, alerted; a missed deadline is noted.
+    A task that fails before the run registered itself (start) has no run to mark."""
+    ti = context["ti"]
+    run = ti.xcom_pull(task_ids=START_TASK)
+    if run is None:
+        return
+    step = ti.task_id
+    pipeline.fail_run(run, f"{step}: {context.get('exception')}")
+    deadlines.check_run(run, f"failed at {step}")
+
+
+def on_task_retry(context: Any) -> None:
+    """A try failed and Airflow will retry the task: logged, nothing marked, nobody alerted."""
+    ti = context["ti"]
+    log.warning("%s failed on try %s and will be retried: %s", ti.task_id, ti.try_number,
+                context.get("exception"))
+
+
+class WarehouseDbtBuild(DbtBuildLocalOperator):
+    """`dbt build` of a selection, for the period and warehouse of the current run."""
+
+    def execute(self, context: Any, **kwargs: Any) -> Any:
+        run = context["ti"].xcom_pull(task_ids=START_TASK)
+        self.env = {**(self.env or {}), **pipeline.dbt_env(run)}
+        self.vars = pipeline.dbt_vars(run)
+        return super().execute(context, **kwargs)
+
+
+def _dbt_step(task_id: str, selector: str) -> WarehouseDbtBuild:
+    return WarehouseDbtBuild(
+        task_id=task_id,
+        project_dir=str(DBT_PROJECT_DIR),
+        profile_config=ProfileConfig(
+            profile_name="govpulse",
+            target_name="default",
+            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+        ),
+        selector=selector,  # dbt_project/selectors.yml
+        # unit tests check the code and run in `make test` (tests/test_dbt_project.py); a run
+        # builds the models and their data tests
+        dbt_cmd_flags=["--exclude-resource-type", "unit_test"],
+        invocation_mode=InvocationMode.SUBPROCESS,
+        dbt_executable_path=_dbt_executable(),
+        install_deps=False,
+        emit_datasets=False,  # one pipeline, no downstream DAGs listen to per-model assets
+        append_env=True,
+        pool=WAREHOUSE_POOL,
+        **TRANSIENT_RETRIES,
+    )
+
+
+@dataclass(frozen=True)
+class RatingDag:
+    """What differs between the rating DAGs; the steps are the same."""
+
+    dag_id: str
+    kind: str  # weekly | monthly | annual (govpulse.settings.KINDS)
+    description: str
+    schedule: Timetable
+    period_help: str
+    fetch: bool = False  # pull the platforms' APIs before landing
+    validate_raw: bool = True  # annual runs land nothing new
+    publication_deadline: bool = False  # METHODOLOGY §0: a week is due by Friday 18:00
+
+    def deadline_alert(self) -> DeadlineAlert | None:
+        """Airflow's Deadline Alert: a scheduled run's logical date is its data interval start
+        (the week's Friday 00:00 local), so the week is due 7 days 18 hours later. When the run
+        is still not done then, the scheduler calls `govpulse.run.deadlines.on_deadline_missed`."""
+        if not self.publication_deadline:
+            return None
+        return DeadlineAlert(
+            name="publication_deadline",
+            reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+            interval=deadlines.DEADLINE_AFTER_PERIOD_START,
+            callback=SyncCallback(deadlines.on_deadline_missed, kwargs={"kind": self.kind}),
+        )
+
+    def period_of(self, context: dict[str, Any]) -> str:
+        """The period a scheduled run rates (a manual run passes `period_start`)."""
+        local = pendulum.instance(context["logical_date"]).in_timezone(TIMEZONE)
+        if self.kind == "annual":  # runs in January for the year before
+            return str(local.year - 1)
+        return pendulum.instance(context["data_interval_start"]).in_timezone(TIMEZONE).date()
+
+
+WEEKLY = RatingDag(
+    dag_id="weekly_ratings",
+    kind="weekly",
+    description="Weekly ratings of akimats in social networks (METHODOLOGY §1–4, §6)",
+    # The week is [Friday 00:00, next Friday 00:00) Asia/Almaty; it runs when it closes.
+    schedule=CronDataIntervalTimetable("0 0 * * 5", timezone=TIMEZONE),
+    period_help="First day (a Friday) of the week; default: the run's data interval",
+    fetch=True,
+    publication_deadline=True,
+)
+MONTHLY = RatingDag(
+    dag_id="monthly_incidents",
+    kind="monthly",
+    description="Monthly incident-response rating of responsible bodies (METHODOLOGY §5)",
+    # The calendar month in Asia/Almaty; it runs when the month closes.
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone=TIMEZONE),
+    period_help="The month as YYYY-MM (or its first day); default: the run's data interval",
+)
+ANNUAL = RatingDag(
+    dag_id="annual_ratings",
+    kind="annual",
+    description="The year's final tables of the weekly ratings (METHODOLOGY §7)",
+    # 15 January: the last week of the year (closing in early January) is published by then.
+    schedule=CronTriggerTimetable("0 12 15 1 *", timezone=TIMEZONE),
+    period_help="The year as YYYY; default: the year before the run",
+    validate_raw=False,
+)
+
+
+def build_weekly_dag():  # noqa: ANN201 - the Task SDK's DAG type
+    return build_rating_dag(WEEKLY)
+
+
+def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
+    @dag(
+        dag_id=spec.dag_id,
+        description=spec.description,
+        schedule=spec.schedule,
+        start_date=pendulum.datetime(2020, 1, 3, tz=TIMEZONE),
+        catchup=False,
+        max_active_runs=1,
+        max_active_tasks=1,
+        tags=["govpulse", spec.kind],
+        deadline=spec.deadline_alert(),
+        # a run is marked failed (and alerted) when a task's last try fails, not before
+        default_args={"on_failure_callback": on_task_failed,
+                      "on_retry_callback": on_task_retry},
+        params={
+            "period_start": Param(None, type=["null", "string"], description=spec.period_help),
+            "inbox": Param(None, type=["null", "string"]),
+            "registry": Param(None, type=["null", "string"]),
+            "warehouse": Param(None, type=["null", "string"]),
+            "publish_dir": Param(None, type=["null", "string"]),
+            "docs": Param(True, type="boolean",
+                          description="write dbt docs and GX Data Docs next to the published "
+                                      "file (a backfill writes them after its last period)"),
+        },
+        doc_md=__doc__,
+    )
+    def rating_dag() -> None:
+        # Every task that writes the warehouse runs in its pool (one writer at a time) with the
+        # retries of a transient error (a lock held a moment too long); when a task's last try
+        # fails, on_task_failed marks the run failed in ops.runs. Errors a retry cannot mend
+        # fail at once (AirflowFailException).
+        @task(task_id=START_TASK, pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
+        def start() -> dict[str, Any]:
+            context = get_current_context()
+            params = context["params"]
+            period = params.get("period_start") or spec.period_of(context)
+            paths = Paths.resolve(params.get("inbox"), params.get("registry"),
+                                  params.get("warehouse"), params.get("publish_dir"))
+            try:
+                # a `govpulse run` on this warehouse holds it for its whole run
+                run_lock.wait_until_free(paths.warehouse)
+                return pipeline.start_run(paths, period, spec.kind,
+                                          docs=params.get("docs", True))
+            except (ValueError, run_lock.WarehouseBusy) as exc:
+                raise AirflowFailException(str(exc)) from exc
+
+        # One fetch per platform; a platform failing does not stop the others: landing runs
+        # when they are all done, and page completeness is a validation rule (so a failed
+        # fetch does not mark the run failed: no on_failure_callback here).
+        @task(retries=1, retry_delay=timedelta(minutes=1), map_index_template="{{ platform }}",
+              on_failure_callback=None)
+        def fetch(platform: str) -> str:
+            get_current_context()["platform"] = platform  # type: ignore[typeddict-unknown-key]
+            run = _run_context()
+            if not credentials.configure(platform):
+                raise AirflowSkipException(f"{platform}: no token configured, nothing fetched")
+            try:
+                report = credentials.fetch(run, platform)
+            except RegistryError as exc:
+                raise AirflowFailException(str(exc)) from exc
+            if not report.ok:
+                raise AirflowFailException(report.summary())
+            return report.summary()
+
+        @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, **TRANSIENT_RETRIES)
+        def land() -> dict[str, Any]:
+            run = _run_context()
+            if run is None:
+                raise AirflowFailException("the run did not start (see the start task)")
+            try:
+                return pipeline.land(run)
+            except (RegistryError, FileNotFoundError) as exc:
+                raise AirflowFailException(str(exc)) from exc  # a retry would not help
+
+        def validation_task(stage: str):  # noqa: ANN202
+            @task(task_id=f"validate_{stage}", pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
+            def validate() -> str:
+                try:
+                    expected = credentials.configured_platforms() if stage == "raw" else ()
+                    return pipeline.validate(_run_context(), stage, expected)
+                except pipeline.ValidationFailed as exc:
+                    raise AirflowFailException(str(exc)) from exc  # a retry would not help
+
+            return validate()
+
+        @task(pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
+        def publish() -> dict[str, Any]:
+            run = _run_context()
+            # noticed before the copy, so the published ops.alerts has it; a late publication
+            # is still a publication
+            deadlines.check_run(run, "published")
+            # once the file is renamed into place the run is published: what fails after it
+            # (Parquet, bulletin, docs) is recorded as an alert, not raised
+            try:
+                return pipeline.publish(run)
+            except pipeline.PublishFailed as exc:
+                raise AirflowFailException(str(exc)) from exc  # e.g. a full disk
+
+        steps: list[Any] = [start()]
+        if spec.fetch:
+            steps.append(fetch.expand(platform=list(PLATFORMS)))
+        steps.append(land())
+        if spec.validate_raw:
+            steps.append(validation_task("raw"))
+        steps += [
+            _dbt_step("dbt_transform", f"{spec.kind}_transform"),
+            validation_task("candidates"),
+            _dbt_step("dbt_marts", f"{spec.kind}_marts"),
+            publish(),
+        ]
+        for upstream, downstream in zip(steps, steps[1:], strict=False):
+            upstream >> downstream
+
+    return rating_dag()

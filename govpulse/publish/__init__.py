@@ -1,0 +1,1 @@
+"""What leaves the warehouse: the published DuckDB file, Parquet, folders, bulletins, docs."""

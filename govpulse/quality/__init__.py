@@ -1,0 +1,1 @@
+"""Great Expectations suites, their validation against DuckDB frames, and plain-words messages."""
