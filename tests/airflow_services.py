@@ -26,8 +26,8 @@ from typing import Any
 
 import requests
 
-from govpulse import airflow_home
-from govpulse.config import DAGS_DIR
+from govpulse.orchestration import airflow_home
+from govpulse.settings import DAGS_DIR
 
 VENV_BIN = Path(sys.executable).parent
 PG_USER = "postgres"  # initdb and postgres refuse to run as root
@@ -243,8 +243,9 @@ class AirflowSite:
 
 def airflow_site(home: Path, db: Database, paths: dict[str, str]) -> AirflowSite:
     """The environment of a project-like Airflow on PostgreSQL: the project's own settings
-    (govpulse.airflow_home.DEFAULTS, the compose file's executor and auth manager), fresh secrets
-    and free ports. `paths` (GOVPULSE_INBOX, …) keep every run inside the test's folders."""
+    (govpulse.orchestration.airflow_home.DEFAULTS, the compose file's executor and auth
+    manager), fresh secrets and free ports. `paths` (GOVPULSE_INBOX, …) keep every run inside
+    the test's folders."""
     home.mkdir(parents=True, exist_ok=True)
     api_port = free_port()
     username, password = "rater", secrets.token_urlsafe(18)

@@ -19,7 +19,7 @@ for variable in ("GOVPULSE_INBOX", "GOVPULSE_REGISTRY", "GOVPULSE_WAREHOUSE",
                  "GOVPULSE_PUBLISH_DIR"):
     os.environ.pop(variable, None)
 
-from govpulse import airflow_home  # noqa: E402
+from govpulse.orchestration import airflow_home  # noqa: E402
 
 airflow_home.configure()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_dag
+from govpulse.orchestration.runner import run_dag
+from govpulse.settings import Paths
 from tests.support import write_files
 
 WEEKS = (date(2025, 12, 19), date(2025, 12, 26), date(2026, 1, 2))  # the third is 2026's

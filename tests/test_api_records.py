@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from govpulse.warehouse.schema import connect
 from ingestion.connectors.native import Capture, Page, Period, write_capture
 from ingestion.landing import land_inbox
-from ingestion.warehouse import connect
 
 PERIOD = Period(date(2026, 11, 13))
 AT = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.backfill import Period, backfill, periods_between
-from govpulse.config import Paths
+from govpulse.orchestration.backfill import Period, backfill, periods_between
+from govpulse.settings import Paths
 from tests.support import two_region_registry, write_files
 
 W1, OCTOBER = date(2026, 10, 2), date(2026, 10, 1)

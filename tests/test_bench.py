@@ -13,10 +13,10 @@ import duckdb
 import psutil
 import pytest
 
-from govpulse.bench.harness import PEERS, SEED, Budget, _generator_key, run_bench, run_measured
-from govpulse.bench.measured_run import PHASES
-from govpulse.bench.meter import Meter
-from govpulse.bench.report import format_scale
+from devtools.bench.harness import PEERS, SEED, Budget, _generator_key, run_bench, run_measured
+from devtools.bench.measured_run import PHASES
+from devtools.bench.meter import Meter
+from devtools.bench.report import format_scale
 
 SCALE = 0.001
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.bench.floor import COLUMNS, floor_rating
-from govpulse.bench.pandas_peer import pandas_rating
-from govpulse.bench.peers import WEEK_DATASETS, week_files
-from govpulse.config import Paths
-from govpulse.runner import run_dag
-from ingestion.generate import generate
+from devtools.bench.floor import COLUMNS, floor_rating
+from devtools.bench.pandas_peer import pandas_rating
+from devtools.bench.peers import WEEK_DATASETS, week_files
+from devtools.generate import generate
+from govpulse.orchestration.runner import run_dag
+from govpulse.settings import Paths
 
 WEEK = date(2026, 11, 13)
 
@@ -84,7 +84,7 @@ def _records(path: Path) -> int:
 def _peer(week: dict, peer: str, tmp_path: Path) -> dict:
     out = tmp_path / f"{peer}.json"
     subprocess.run(
-        [sys.executable, "-m", "govpulse.bench.peers", peer,
+        [sys.executable, "-m", "devtools.bench.peers", peer,
          "--inbox", str(week["paths"].inbox), "--registry", str(week["paths"].registry),
          "--period-start", WEEK.isoformat(), "--work", str(tmp_path / "work"),
          "--out", str(out)],

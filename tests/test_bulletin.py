@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.bulletin import write_bulletin
+from govpulse.publish.bulletin import write_bulletin
 
 CHROMIUM = Path("/usr/bin/chromium")
 KAZAKH = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
@@ -161,7 +161,7 @@ def test_chart_font_has_kazakh_glyphs() -> None:
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
-    from govpulse.bulletin import CHART_FONT
+    from govpulse.publish.bulletin import CHART_FONT
 
     font = FT2Font(font_manager.findfont(CHART_FONT, fallback_to_default=False))
     charmap = font.get_charmap()

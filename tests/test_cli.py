@@ -125,7 +125,7 @@ def test_quiet_without_verbose(weekly_run: dict) -> None:
 
 
 def test_progress_describes_what_tasks_returned() -> None:
-    from govpulse.progress import describe
+    from govpulse.orchestration.progress import describe
 
     assert describe("land", {"rows_loaded": {"mentions": 74000, "incidents": 656},
                              "rows_quarantined": 12, "files_skipped": 0}) \

@@ -17,14 +17,14 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from govpulse.config import DBT_PROJECT_DIR
+from govpulse.settings import DBT_PROJECT_DIR
+from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.connectors import base
 from ingestion.connectors.base import AuthError, ConnectorError, PageUnavailable
 from ingestion.connectors.fetch import fetch_platform
 from ingestion.connectors.instagram import Client, fetch_page
 from ingestion.connectors.native import Capture, Page, Period
 from ingestion.landing import land_inbox
-from ingestion.warehouse import connect, ensure_schema
 from tests.platform_servers import Reply, serve
 from tests.platform_servers.facebook import FacebookServer, FbPage, Post
 from tests.platform_servers.instagram import Account, InstagramServer, Media

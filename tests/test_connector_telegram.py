@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import requests
 
-from govpulse.config import DBT_PROJECT_DIR
+from govpulse.settings import DBT_PROJECT_DIR
+from govpulse.warehouse.schema import connect
 from ingestion.connectors import telegram
 from ingestion.connectors.base import (
     AUTH,
@@ -40,7 +41,6 @@ from ingestion.connectors.base import (
 from ingestion.connectors.fetch import fetch_platform
 from ingestion.connectors.native import Capture, Page, Period, write_capture
 from ingestion.landing import land_inbox
-from ingestion.warehouse import connect
 from tests.platform_servers import serve
 from tests.platform_servers.telegram import (
     TOKEN,

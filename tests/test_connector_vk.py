@@ -21,13 +21,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from govpulse.config import DBT_PROJECT_DIR
+from govpulse.settings import DBT_PROJECT_DIR
+from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.connectors import vk
 from ingestion.connectors.base import AuthError, ConnectorError, PageUnavailable
 from ingestion.connectors.fetch import fetch_platform
 from ingestion.connectors.native import Capture, Page, Period, write_capture
 from ingestion.native_landing import discover_api_files, land_api_file
-from ingestion.warehouse import connect, ensure_schema
 from tests.platform_servers import serve
 from tests.platform_servers.vk import Community, VkServer, post
 from tests.support import write_files

@@ -8,7 +8,7 @@ The kill points are watched from outside: the run's Airflow metadata (a task ins
 `running`), the files the run process has open (landing), the dbt child process and the
 warehouse's WAL (dbt), the publisher's temporary file. The one moment nobody outside can catch,
 the copy complete but not yet renamed, is reached with the publisher's test hook
-(GOVPULSE_CRASH_PAUSE, govpulse/publish.py).
+(GOVPULSE_CRASH_PAUSE, govpulse/publish/warehouse_file.py).
 
 To keep the time down the kills form two sequences of runs, each ending with a run that
 finishes: the week A with nothing published yet (kills at start, a fetch, land, mid-landing,
@@ -37,9 +37,9 @@ import duckdb
 import psutil
 import pytest
 
-from govpulse.config import Paths
-from govpulse.publish import CRASH_PAUSE_ENV, CRASH_PAUSE_MARKER_ENV, previous_of
-from ingestion.contract import DATASETS
+from govpulse.contract import DATASETS
+from govpulse.publish.warehouse_file import CRASH_PAUSE_ENV, CRASH_PAUSE_MARKER_ENV, previous_of
+from govpulse.settings import Paths
 
 WEEK_A, WEEK_B = date(2026, 10, 30), date(2026, 11, 6)
 GOVPULSE = Path(sys.executable).parent / "govpulse"
@@ -153,7 +153,7 @@ INSIDE = {"mid_landing": "land", "mid_dbt": "dbt_marts", "mid_publish_writing": 
 
 
 def test_a_kill_hits_every_task_of_the_weekly_dag() -> None:
-    from govpulse.orchestration import build_weekly_dag
+    from govpulse.orchestration.dags import build_weekly_dag
 
     tasks = {t.task_id for t in build_weekly_dag().tasks}
     assert {INSIDE.get(name, name) for name in KILLS} == tasks
@@ -301,7 +301,7 @@ def _finish(week: date, paths: Paths, root: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def crashes(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from ingestion.generate import generate
+    from devtools.generate import generate
 
     root = tmp_path_factory.mktemp("crash")
     generated = root / "generated"
@@ -484,7 +484,7 @@ def test_publish_keeps_the_previous_file_and_restore_previous_swaps_it_back(
     tmp_path: Path,
 ) -> None:
     from govpulse.cli import main
-    from govpulse.publish import publish
+    from govpulse.publish.warehouse_file import publish
 
     warehouse, target = tmp_path / "w.duckdb", tmp_path / "publish" / "warehouse.duckdb"
     publish(_tiny_warehouse(warehouse, 1), target)
@@ -522,7 +522,7 @@ def test_restore_previous_without_a_previous_file_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     from govpulse.cli import main
-    from govpulse.publish import publish
+    from govpulse.publish.warehouse_file import publish
 
     publish(_tiny_warehouse(tmp_path / "w.duckdb", 1), tmp_path / "p" / "warehouse.duckdb")
     assert main(["restore-previous", "--publish-dir", str(tmp_path / "p")]) == 2

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from govpulse.config import DAGS_DIR
+from govpulse.settings import DAGS_DIR
 
 ALMATY = ZoneInfo("Asia/Almaty")
 
@@ -55,11 +55,11 @@ def test_schedule_gives_the_friday_to_friday_week(
 def test_weekly_dag_alerts_when_the_week_is_not_published_by_friday_18(dag) -> None:  # noqa: ANN001
     from airflow.sdk.definitions.deadline import DeadlineReference
 
-    from govpulse.deadlines import publication_deadline
+    from govpulse.run.deadlines import publication_deadline
 
     [alert] = dag.deadline
     assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
-    assert alert.callback.path == "govpulse.deadlines.on_deadline_missed"
+    assert alert.callback.path == "govpulse.run.deadlines.on_deadline_missed"
     assert alert.callback.kwargs == {"kind": "weekly"}
     # a scheduled run's logical date is the start of its week: the alert falls on Friday 18:00
     # Asia/Almaty of the day the week closes
@@ -105,7 +105,7 @@ def test_monthly_schedule_gives_the_calendar_month_in_almaty(bag) -> None:  # no
 
 
 def test_annual_dag_rates_the_year_before_its_january_run(bag) -> None:  # noqa: ANN001
-    from govpulse.orchestration import ANNUAL
+    from govpulse.orchestration.dags import ANNUAL
 
     dag = bag.get_dag("annual_ratings")
     info = dag.timetable.next_dagrun_info(last_automated_data_interval=None,

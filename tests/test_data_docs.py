@@ -1,5 +1,5 @@
-"""Great Expectations Data Docs of a run (govpulse.data_docs), without Airflow: real GX, a real
-DuckDB warehouse (the tables of tests/test_validation.py)."""
+"""Great Expectations Data Docs of a run (govpulse.publish.data_docs), without Airflow: real GX,
+a real DuckDB warehouse (the tables of tests/test_validation.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse import data_docs, pipeline, validation
-from govpulse import validation_suites as vs
-from govpulse.config import Paths
+from govpulse.publish import data_docs
+from govpulse.quality import suites as vs
+from govpulse.quality import validation
+from govpulse.run import pipeline
+from govpulse.settings import Paths
 from tests.test_validation import DATA, DDL, PERIOD, RUN
 
 SECRET = "author-SECRET-7731"  # planted in raw.mentions: must never reach the docs

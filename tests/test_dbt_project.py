@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from govpulse.config import DBT_PROJECT_DIR
+from govpulse.settings import DBT_PROJECT_DIR
+from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.registry import load_registry
-from ingestion.warehouse import connect, ensure_schema
 from tests import hand_case
 from tests.support import write_files
 

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.deadlines import check_run, on_deadline_missed, publication_deadline
+from govpulse.run.deadlines import check_run, on_deadline_missed, publication_deadline
+from govpulse.settings import Paths
 from tests.support import write_files
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -65,7 +65,7 @@ def test_a_run_in_time_records_nothing_and_a_late_one_records_one_alert(tmp_path
 
 
 def test_one_alert_per_week_and_none_for_a_rerun_of_a_published_week(tmp_path: Path) -> None:
-    from ingestion.warehouse import connect, ensure_schema
+    from govpulse.warehouse.schema import connect, ensure_schema
 
     warehouse = tmp_path / "w.duckdb"
     paths = {"warehouse": str(warehouse)}
@@ -107,7 +107,7 @@ def test_airflow_deadline_callback_records_the_run_still_running(tmp_path: Path)
 def test_a_late_weekly_run_records_the_miss_and_still_publishes(
     airflow_db: Path, tmp_path: Path
 ) -> None:
-    from govpulse.runner import run_weekly
+    from govpulse.orchestration.runner import run_weekly
 
     registry = write_files(tmp_path / "registry", {
         "entities.csv": "entity_id,level,name_ru\nA,region,Первая\n",

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import default_registry
+from devtools import default_registry
 from ingestion.registry import load_registry
 
 REGISTRY = default_registry.OUT_DIR

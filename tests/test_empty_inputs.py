@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from govpulse import validation
+from govpulse.quality import validation
 from tests import test_validation as candidates
 from tests.test_validation import MONTH, PERIOD, RUN, monthly, sql
 

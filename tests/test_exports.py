@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ingestion import exports
+from govpulse.warehouse.schema import connect
+from ingestion import vendor_files as exports
 from ingestion.landing import land_inbox
-from ingestion.warehouse import connect
 from tests.support import write_files
 
 BA_COLUMNS = [

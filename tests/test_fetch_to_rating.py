@@ -11,8 +11,8 @@ from urllib.parse import quote
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.settings import Paths
 from ingestion.connectors.native import ALMATY
 from tests.platform_servers import Reply, serve
 from tests.platform_servers.vk import Community, VkServer, post

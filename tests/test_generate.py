@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import generate as gen
-from ingestion.contract import PLATFORMS
+from devtools import generate as gen
+from govpulse.contract import PLATFORMS
+from govpulse.warehouse.schema import connect
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
-from ingestion.warehouse import connect
 
 SCALE = 0.0002  # ~4,000 mentions a week: fast, yet every special case is present
 NOVEMBER = date(2026, 11, 1)

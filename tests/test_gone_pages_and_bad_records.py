@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import RunOutcome, run_weekly
+from govpulse.orchestration.runner import RunOutcome, run_weekly
+from govpulse.settings import Paths
 from ingestion.connectors.native import Capture, Page, Period, write_capture
 from tests.platform_servers import serve
 from tests.platform_servers.vk import Community, VkServer, post

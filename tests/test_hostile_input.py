@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from ingestion.exports import MAX_RECORD_BYTES
+from govpulse.warehouse.schema import connect
 from ingestion.landing import LandingReport, land_inbox
 from ingestion.registry import RegistryError, load_registry
-from ingestion.warehouse import connect
+from ingestion.vendor_files import MAX_RECORD_BYTES
 from tests.support import two_region_registry, write_files
 from tests.test_exports import ba_csv, ba_row
 

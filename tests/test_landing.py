@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from govpulse.warehouse.schema import connect
 from ingestion.landing import land_inbox
-from ingestion.warehouse import connect
 from tests.support import write_files
 
 HEADER = "platform,mention_id,published_at,text,author_id,author_type,sentiment,likes\n"

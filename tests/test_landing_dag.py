@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.settings import Paths
 from tests.support import two_region_registry, write_files
 from tests.test_saved_files import BA_PREAMBLE, ba_file, canonical_file
 

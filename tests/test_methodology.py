@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 
 from govpulse import methodology
-from govpulse.config import PROJECT_DIR
+from govpulse.settings import PROJECT_DIR
 
 
 def test_any_parameter_change_is_a_new_version() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_dag
+from govpulse.orchestration.runner import run_dag
+from govpulse.settings import Paths
 from tests.support import write_files
 
 OCTOBER, NOVEMBER = date(2026, 10, 1), date(2026, 11, 1)

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from govpulse.warehouse.schema import connect
 from ingestion.connectors.native import Capture, Page, Period, write_capture
 from ingestion.landing import land_inbox
-from ingestion.warehouse import connect
 
 PAGE = Page("p1", "vk", "-42", "E1", "official_region")
 
@@ -51,7 +51,7 @@ def test_captures_and_reports_land_once(tmp_path: Path) -> None:
 def test_page_completeness_blocks_a_run_with_too_many_pages_missing(
     tmp_path: Path, monkeypatch
 ) -> None:  # noqa: ANN001
-    from govpulse import validation
+    from govpulse.quality import validation
 
     inbox = tmp_path / "inbox"
     folder = inbox / "api" / "vk" / "2026-11-13"
@@ -83,7 +83,7 @@ def _report(folder: Path, pages: dict[str, dict[str, str]]) -> None:
 def test_a_gone_page_is_alerted_and_not_counted_against_completeness(
     tmp_path: Path, monkeypatch
 ) -> None:  # noqa: ANN001
-    from govpulse import validation
+    from govpulse.quality import validation
     from ingestion.connectors.fetch import gone_entry
 
     gone = gone_entry("vk", Page("p2", "vk", "300000002", "A", "official_region"),
@@ -115,7 +115,7 @@ def test_a_gone_page_is_alerted_and_not_counted_against_completeness(
 def test_a_completeness_failure_says_which_pages_why_and_what_to_change(
     tmp_path: Path, monkeypatch
 ) -> None:  # noqa: ANN001
-    from govpulse import validation
+    from govpulse.quality import validation
     from ingestion.registry import load_registry
     from tests.support import write_files
 

@@ -1,4 +1,4 @@
-"""Alerts delivered to a chat webhook (govpulse/notify.py) over real HTTP on 127.0.0.1: what the
+"""Alerts delivered to a chat webhook (govpulse/run/notify.py) over real HTTP on 127.0.0.1: what the
 pipeline records in ops is also POSTed once, and a webhook that fails never stops a run nor
 shows its secret URL."""
 
@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from govpulse import deadlines, notify, pipeline
-from govpulse.config import Paths
-from ingestion.warehouse import connect, ensure_schema
+from govpulse.run import deadlines, notify, pipeline
+from govpulse.settings import Paths
+from govpulse.warehouse.schema import connect, ensure_schema
 
 SECRET_PATH = "/hooks/T0SECRET/B0SECRET/xoxo-webhook-secret"
 

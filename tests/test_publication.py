@@ -18,9 +18,9 @@ import duckdb
 import pytest
 import yaml
 
-from govpulse.config import Paths
-from govpulse.parquet_export import history_tables
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.publish.parquet import history_tables
+from govpulse.settings import Paths
 from tests.support import two_region_registry, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,7 +254,7 @@ def test_dbt_docs_are_published_next_to_the_data_without_the_pseudonym_key(
     assert "rating_people_weekly_current" in text and "rating_explanations" in text
     assert os.environ["GOVPULSE_PSEUDONYM_KEY"] not in text
     # rebuilt only when the project or the catalog changes: cached by their fingerprint
-    from govpulse.dbt_docs import cache_dir, fingerprint
+    from govpulse.publish.dbt_docs import cache_dir, fingerprint
 
     cached = cache_dir() / "dbt-docs" / f"{fingerprint(published['paths'].warehouse)}.html"
     assert cached.read_text(encoding="utf-8") == text

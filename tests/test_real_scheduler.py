@@ -21,8 +21,8 @@ import duckdb
 import pytest
 import requests
 
-from govpulse.config import Paths
-from ingestion.generate import generate
+from devtools.generate import generate
+from govpulse.settings import Paths
 from tests import airflow_services as services
 
 WEEK = date(2026, 11, 13)
@@ -204,7 +204,7 @@ def test_schedule_interval_of_a_given_friday() -> None:
     """The same timetable for the week of 2026-11-13 (what a scheduled run of it rates)."""
     from airflow.timetables.base import DataInterval, TimeRestriction
 
-    from govpulse.orchestration import WEEKLY
+    from govpulse.orchestration.dags import WEEKLY
 
     before = datetime(2026, 11, 13, tzinfo=ALMATY)  # the week before ended then
     info = WEEKLY.schedule.next_dagrun_info(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from govpulse.warehouse.schema import connect
 from ingestion.registry import RegistryError, load_registry
-from ingestion.warehouse import connect
 from tests import hand_case
 from tests.support import write_files
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.settings import Paths
 from tests.support import write_files
 
 WEEK_2020 = date(2020, 11, 6)

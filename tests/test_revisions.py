@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.settings import Paths
 from tests.support import two_region_registry, write_files
 
 WEEK1, WEEK2 = date(2026, 11, 6), date(2026, 11, 13)

@@ -29,10 +29,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse import notify, run_lock
-from govpulse.config import Paths
-from govpulse.publish import previous_of, publish
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.publish.warehouse_file import previous_of, publish
+from govpulse.run import lock as run_lock
+from govpulse.run import notify
+from govpulse.settings import Paths
 from tests.test_notify import webhook
 
 GOVPULSE = Path(sys.executable).parent / "govpulse"
@@ -43,7 +44,7 @@ RUN_TIMEOUT = 600
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny generated registry and inbox of two weeks (read by every test, never written)."""
-    from ingestion.generate import generate
+    from devtools.generate import generate
 
     root = tmp_path_factory.mktemp("generated")
     generate(root, weeks=2, scale=0.0002, seed=11, first_period_start=WEEK_A)

@@ -1,4 +1,4 @@
-"""The warehouse run lock (govpulse/run_lock.py) between real processes: who holds it is said,
+"""The warehouse run lock (govpulse/run/lock.py) between real processes: who holds it is said,
 a second holder waits or is refused, a nested hold is the same hold, and a holder killed with
 SIGKILL leaves it free."""
 
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from govpulse import run_lock
+from govpulse.run import lock as run_lock
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from govpulse import run_lock
+from govpulse.run import lock as run_lock
 with run_lock.hold(Path(sys.argv[1]), "weekly", "2026-11-13"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -1,4 +1,4 @@
-"""How a starting run settles the runs before it (govpulse.pipeline.settle_earlier_runs), on a
+"""How a starting run settles the runs before it (govpulse.run.pipeline.settle_earlier_runs), on a
 real DuckDB warehouse: which runs it may declare dead, what it withdraws, and which earlier rows
 the next raw validation audits. The killed-process versions are in tests/test_crash_safety.py."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse import pipeline
-from ingestion.warehouse import connect, ensure_schema
+from govpulse.run import pipeline
+from govpulse.warehouse.schema import connect, ensure_schema
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from ingestion.contract import DATASETS
+from govpulse.contract import DATASETS
+from govpulse.warehouse.schema import connect
 from ingestion.landing import land_inbox
-from ingestion.warehouse import connect
 from tests.test_exports import BA_COLUMNS
 
 EOL = {"lf": "\n", "crlf": "\r\n"}
@@ -411,7 +411,7 @@ def test_records_the_reader_does_not_account_for_fail_the_raw_validation(
     holding a line break: DuckDB joins the parts, RFC 4180 parsers end the record) is a
     mismatch: the file is quarantined whole saying what was found, the run's raw validation
     fails naming it, and the next run tries the file again instead of skipping it."""
-    from govpulse.validation import CONSERVATION_SUITE, validate_raw
+    from govpulse.quality.validation import CONSERVATION_SUITE, validate_raw
 
     inbox = tmp_path / "inbox"
     file = write(inbox, "joined.csv", "".join([

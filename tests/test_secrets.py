@@ -23,8 +23,8 @@ from urllib.parse import quote, quote_plus
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.settings import Paths
 from tests.platform_servers import BrokenServer, FixtureServer, Reply, serve
 from tests.platform_servers.meta import graph_error
 from tests.platform_servers.telegram import Channel, TGStatServer
@@ -185,7 +185,7 @@ def test_tokens_of_a_normal_run_are_written_nowhere(
         monkeypatch.setenv("GOVPULSE_TELEGRAM_TOKEN", tokens["telegram"])
         monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
         began = time.time()
-        with caplog.at_level("WARNING", logger="govpulse.connectors"):
+        with caplog.at_level("WARNING", logger="govpulse.orchestration.credentials"):
             as_if_closed(monkeypatch, start)
             outcome = run_weekly(paths, start.date())
     output = outputs(capfd)
@@ -267,14 +267,14 @@ def test_the_airflow_connection_wins_over_the_environment(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    from govpulse.connectors import configured_platforms, credentials
+    from govpulse.orchestration.credentials import configured_platforms, credentials
 
     connection_token, env_token = canary("conn"), canary("env")
     monkeypatch.setenv("AIRFLOW_CONN_GOVPULSE_X", json.dumps(
         {"conn_type": "http", "host": "http://127.0.0.1:9/2", "password": connection_token}))
     monkeypatch.setenv("GOVPULSE_X_TOKEN", env_token)
     monkeypatch.setenv("GOVPULSE_X_API_URL", "http://127.0.0.1:9/env")
-    with caplog.at_level("WARNING", logger="govpulse.connectors"):
+    with caplog.at_level("WARNING", logger="govpulse.orchestration.credentials"):
         found = credentials("x")
     assert found is not None
     assert (found.token, found.api_url) == (connection_token, "http://127.0.0.1:9/2")

@@ -1,4 +1,4 @@
-"""govpulse.validation with real Great Expectations and a real DuckDB warehouse file."""
+"""govpulse.quality.validation with real Great Expectations and a real DuckDB warehouse file."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse import methodology, validation
-from govpulse import validation_suites as vs
+from govpulse import methodology
+from govpulse.orchestration.credentials import configured_platforms
+from govpulse.quality import suites as vs
+from govpulse.quality import validation
+from govpulse.warehouse.schema import API_CAPTURES_DDL
 from ingestion.connectors.fetch import fetch_platform
 from ingestion.connectors.native import API_FOLDER
 from ingestion.native_landing import REPORT_PREFIX, discover_api_files, land_api_file
-from ingestion.warehouse import API_CAPTURES_DDL
 from tests.platform_servers import BrokenServer, Reply, serve
 from tests.platform_servers.vk import Community, VkServer
 from tests.support import write_files
@@ -290,10 +292,10 @@ def test_committed_suites_equal_code() -> None:
     folder = vs.CONTEXT_ROOT / "expectations"
     committed = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
     built = vs.build_suites()
-    assert committed.keys() == built.keys(), "run: uv run python -m govpulse.validation_suites"
+    assert committed.keys() == built.keys(), "run: uv run python -m govpulse.quality.suites"
     for name, suite in built.items():
         assert vs.normalized(committed[name]) == vs.normalized(suite.to_json_dict()), (
-            f"{name}: committed JSON is stale; run: uv run python -m govpulse.validation_suites"
+            f"{name}: committed JSON is stale; run: uv run python -m govpulse.quality.suites"
         )
 
 
@@ -536,7 +538,8 @@ def test_a_configured_platform_without_any_fetch_report_fails_weekly_completenes
         CREATE SCHEMA ops;
         CREATE TABLE ops.runs (run_id VARCHAR, kind VARCHAR);
         INSERT INTO ops.runs VALUES ('{RUN}', '{kind}')""")
-    report = validation.validate_raw(warehouse, RUN, PERIOD)
+    report = validation.validate_raw(warehouse, RUN, PERIOD,
+                                     expected_platforms=configured_platforms())
     [check] = completeness(report)
     if kind == "monthly":
         assert check.expectation == validation.SKIPPED

@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from govpulse.config import Paths
-from govpulse.runner import run_weekly
+from govpulse.orchestration.runner import run_weekly
+from govpulse.settings import Paths
 from tests import hand_case
 from tests.support import write_files
 

@@ -12,9 +12,9 @@ import duckdb
 import pytest
 
 from govpulse.cli import main
-from govpulse.config import Paths
-from govpulse.report import show
-from govpulse.runner import run_dag, run_weekly
+from govpulse.orchestration.runner import run_dag, run_weekly
+from govpulse.publish.report import show
+from govpulse.settings import Paths
 from tests.support import two_region_registry, write_files
 
 W1, W2 = date(2026, 11, 6), date(2026, 11, 13)
