@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import re
 import subprocess
 from datetime import date, timedelta
@@ -12,6 +13,8 @@ import duckdb
 import pytest
 
 from govpulse.publish.bulletin import write_bulletin
+from govpulse.publish.report import LABELS
+from govpulse.publish.report import RATINGS as REPORT_RATINGS
 
 CHROMIUM = Path("/usr/bin/chromium")
 KAZAKH = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
@@ -134,14 +137,23 @@ def test_bulletin_files(bulletin: Path) -> None:
 def test_bulletin_html(bulletin: Path) -> None:
     page = bulletin.read_text(encoding="utf-8")
     assert '<html lang="ru">' in page
-    # Names are escaped: the registry is data, not markup.
+    # Names are escaped by the template engine (MarkupSafe spells " as &#34;): the registry is
+    # data, not markup.
     assert "<script>" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; «Ко»" in page
-    # Kazakh names, movements (▲ ▼ = new), penalty points, Russian indicator labels.
-    assert "Алматы қаласы" in page and "Исатай ауданының әкімдігі" in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; «Ко»" in page
+    # Kazakh names (lang="kk"), movements (▲ ▼ = new), penalty points, Russian indicator labels.
+    assert '<span class="kk" lang="kk">Алматы қаласы</span>' in page
+    assert "Исатай ауданының әкімдігі" in page
     for mark in ("▲", "▼", "=</span>", ">new<"):
         assert mark in page
     assert "Штрафные очки" in page and "вовлечённость" in page and "ER реальн., %" in page
+    for _, title, indicators, kind, _ in REPORT_RATINGS:
+        if kind == "week":
+            assert f"<h2>{title}</h2>" in page
+            assert all(f'<th class="n">{html.escape(LABELS[i])}</th>' in page for i in indicators)
+    # Page links: https only as links; the platform and the page's own name under the unit.
+    assert '<a href="https://t.me/p-3">Исатай ауданының әкімдігі</a>' in page
+    assert "<td>Telegram</td>" in page and "Жуалы ауданының әкімдігі (район)" in page
     # Methodology note and freshness.
     assert "METHODOLOGY" in page and "1, 1, 3, 4" in page
     assert "20.11.2026 18:00 (Алматы)" in page  # published_at in Asia/Almaty (UTC+5)
@@ -155,6 +167,47 @@ def test_missing_week(tmp_path: Path, bulletin: Path) -> None:
         write_bulletin(bulletin.parents[2] / "warehouse.duckdb", date(2020, 1, 3), tmp_path)
     with pytest.raises(FileNotFoundError):
         write_bulletin(tmp_path / "absent.duckdb", WEEK, tmp_path)
+
+
+def test_link_only_for_http_urls(tmp_path: Path) -> None:
+    published = tmp_path / "warehouse.duckdb"
+    _build_published(published)
+    with duckdb.connect(str(published)) as con:
+        con.execute("UPDATE marts.rating_region_pages_weekly SET url = 'javascript:alert(1)', "
+                    "unit_name = 'A & B <i>' WHERE unit_id = 'p-1'")
+    page = write_bulletin(published, WEEK, tmp_path / "out").read_text(encoding="utf-8")
+    assert "javascript:" not in page
+    assert "<td>A &amp; B &lt;i&gt;<span" in page
+
+
+def test_withdrawn_week(tmp_path: Path) -> None:
+    published = tmp_path / "warehouse.duckdb"
+    _build_published(published)
+    withdrawn = WEEK + timedelta(days=7)  # no rating rows that week
+    with duckdb.connect(str(published)) as con:
+        con.execute("CREATE TABLE marts.withdrawals AS SELECT 'weekly' AS kind, "
+                    "?::DATE AS period_start, 2 AS revision, "
+                    "TIMESTAMPTZ '2026-11-28 07:30:00+00' AS published_at, ? AS reason",
+                    [withdrawn, EVIL])
+    index = write_bulletin(published, withdrawn, tmp_path / "out")
+    assert [p.name for p in index.parent.iterdir()] == ["index.html"]
+    page = index.read_text(encoding="utf-8")
+    assert "<title>Рейтинги недели с 20 ноября 2026 отозваны</title>" in page
+    assert "Публикация отозвана 28.11.2026 12:30 (Алматы) (ревизия 2)" in page
+    assert "<script>" not in page
+    assert page.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; «Ко»") == 2
+    assert "the ratings of the week 2026-11-20 were withdrawn" in page
+
+
+def test_templates_ship_with_the_package() -> None:
+    import govpulse.publish
+    from govpulse.publish.bulletin import TEMPLATES
+
+    # Loaded from the package, not the working directory; HTML templates autoescape.
+    folder = Path(govpulse.publish.__file__).parent / "templates"
+    for name in ("bulletin.html.j2", "withdrawn.html.j2", "_rating.html.j2"):
+        assert Path(TEMPLATES.get_template(name).filename).parent == folder
+        assert TEMPLATES.autoescape(name)
 
 
 def test_chart_font_has_kazakh_glyphs() -> None:

@@ -9,6 +9,9 @@
 - `<rating>_points.png`: penalty points per unit; `<rating>_trend.png`: places of the week's
   top five over the last eight weeks (inverted y axis).
 
+The pages are Jinja2 templates in `templates/` (page, rating-section macros, stylesheet, withdrawn
+week); this module only prepares the data they lay out.
+
 The directory is written next to the target and renamed over it, so a reader never sees half a
 bulletin.
 """
@@ -16,7 +19,6 @@ bulletin.
 from __future__ import annotations
 
 import csv
-import html
 import math
 import os
 import shutil
@@ -28,6 +30,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
+import jinja2
 
 from govpulse.publish.folders import replace_folder
 from govpulse.publish.report import LABELS, RATINGS
@@ -170,19 +173,6 @@ def _write_page(out_dir: Path, period_start: date, page: str) -> Path:
     return out_dir / period_start.isoformat() / "index.html"
 
 
-def _withdrawn_page(period_start: date, revision: int, when: datetime, reason: str) -> str:
-    title = f"Рейтинги недели с {_day(period_start)} отозваны"
-    return (
-        '<!doctype html>\n<html lang="ru"><head><meta charset="utf-8">'
-        f"<title>{_e(title)}</title></head><body>"
-        f'<h1>{_e(title)}</h1><p class="withdrawn">Публикация отозвана {_e(_moment(when))} '
-        f"(ревизия {revision}). Причина: {_e(reason)}</p>"
-        "<p>Рейтинги этой недели не действуют. История ревизий сохранена в опубликованном "
-        "файле: marts.withdrawals и таблицы рейтингов.</p>"
-        f"<p>Withdrawn: the ratings of the week {period_start} were withdrawn (revision "
-        f"{revision}): {_e(reason)}</p></body></html>\n")
-
-
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
@@ -259,8 +249,6 @@ def _csv_value(value: object) -> object:
     return value
 
 
-
-
 # --- charts ----------------------------------------------------------------------------------
 
 
@@ -331,64 +319,18 @@ def _trend_chart(path: Path, week: RatingWeek, weeks: list[date],
 
 # --- HTML ------------------------------------------------------------------------------------
 
-CSS = """
-:root { --ink: #1d2733; --muted: #5b6573; --line: #d5dbe3; --zebra: #f3f6f9; --head: #e6ecf2;
-        --accent: #1f4e79; --up: #1a7f37; --down: #b42318; }
-* { box-sizing: border-box; }
-body { margin: 0; color: var(--ink); background: #fff;
-       font: 15px/1.5 "DejaVu Sans", "Noto Sans", "Segoe UI", Arial, sans-serif; }
-main { max-width: 1100px; margin: 0 auto; padding: 28px 32px 48px; }
-h1 { font-size: 26px; line-height: 1.25; margin: 0 0 4px; color: var(--accent); }
-h2 { font-size: 20px; margin: 36px 0 6px; padding-bottom: 4px;
-     border-bottom: 2px solid var(--accent); break-after: avoid; page-break-after: avoid; }
-h3 { font-size: 16px; margin: 20px 0 6px; break-after: avoid; page-break-after: avoid; }
-p { margin: 6px 0 10px; }
-.lead { color: var(--muted); margin: 0 0 18px; }
-.meta { color: var(--muted); font-size: 13px; margin: 0 0 10px; }
-nav ul { margin: 6px 0 0; padding-left: 20px; }
-a { color: var(--accent); }
-table { width: 100%; border-collapse: collapse; margin: 8px 0 14px; font-size: 13px;
-        font-variant-numeric: tabular-nums; }
-caption { text-align: left; color: var(--muted); font-size: 12px; padding: 0 0 4px; }
-thead { display: table-header-group; }
-th { background: var(--head); text-align: left; font-weight: 600; vertical-align: bottom;
-     padding: 6px 8px; border-bottom: 2px solid var(--line); }
-td { padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-tbody tr:nth-child(even) td { background: var(--zebra); }
-tr { break-inside: avoid; page-break-inside: avoid; }
-td.n, th.n { text-align: right; white-space: nowrap; }
-td.place { font-weight: 700; text-align: right; width: 3.5em; }
-td.pts { font-weight: 700; }
-.kk { display: block; color: var(--muted); font-size: 12px; }
-.pl { color: var(--muted); font-size: 11px; margin-left: 3px; }
-.mv { white-space: nowrap; text-align: center; width: 3.5em; }
-.up { color: var(--up); } .down { color: var(--down); } .same { color: var(--muted); }
-.new { color: var(--accent); font-size: 11px; font-weight: 600; }
-figure { margin: 10px 0 18px; break-inside: avoid; page-break-inside: avoid; }
-figure img { display: block; width: 100%; max-width: 880px; height: auto; }
-figcaption { color: var(--muted); font-size: 12px; }
-.files { font-size: 13px; }
-.note { background: var(--zebra); border-left: 4px solid var(--accent); padding: 10px 14px; }
-dl.fresh { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; font-size: 14px; }
-dl.fresh dt { color: var(--muted); } dl.fresh dd { margin: 0; }
-footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
-@page { size: A4; margin: 14mm 12mm; }
-@media print {
-  body { font-size: 10.5pt; }
-  main { max-width: none; padding: 0; }
-  h1 { font-size: 18pt; } h2 { font-size: 14pt; margin-top: 18pt; }
-  table { font-size: 8.5pt; } td, th { padding: 2.5pt 4pt; }
-  section.rating { break-before: page; page-break-before: always; }
-  nav, .files { display: none; }
-  a { color: inherit; text-decoration: none; }
-  tbody tr:nth-child(even) td { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-}
-"""
-
-
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+# Templates live in govpulse/publish/templates and ship inside the package. Autoescaping turns
+# every {{ value }} of an .html.j2 template into text: registry names and reasons are data, never
+# markup. StrictUndefined makes a misspelt name fail the run instead of printing nothing.
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("govpulse.publish", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    finalize=lambda value: "" if value is None else value,  # a missing value shows as empty
+)
 
 
 def _num(value: object, digits: int = 2) -> str:
@@ -416,29 +358,81 @@ def _moment(ts: datetime | None) -> str:
     return f"{ts:%d.%m.%Y %H:%M} (Алматы)"
 
 
-def _movement(movement: int | None) -> str:
-    if movement is None:
-        return '<span class="new" title="новый участник рейтинга">new</span>'
-    if movement > 0:
-        return f'<span class="up" title="поднялся на {movement}">▲{movement}</span>'
-    if movement < 0:
-        return f'<span class="down" title="опустился на {-movement}">▼{-movement}</span>'
-    return '<span class="same" title="место не изменилось">=</span>'
+TEMPLATES.filters.update(num=_num, day=_day, moment=_moment)
 
 
-def _unit_cell(row: dict) -> str:
+@dataclass(frozen=True)
+class UnitRow:
+    """One table row as the template shows it: names chosen, link vetted, numbers unformatted."""
+
+    place: int | None
+    movement: int | None
+    name: str
+    url: str | None  # http(s) only: a registry URL such as javascript:… is not made a link
+    name_kk: str | None  # shown under the name when it says something else
+    entity: str | None  # the page's own name, when it differs from the unit's
+    platform: str | None
+    points: float | None
+    scores: list[tuple[object, int | None]]  # (value, place) of each indicator
+
+
+def _unit_row(week: RatingWeek, row: dict) -> UnitRow:
     name = row["unit_name"] or row["unit_id"]
     url = row.get("url")
-    shown = _e(name)
-    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
-        shown = f'<a href="{_e(url)}">{shown}</a>'
     kk = row.get("unit_name_kk")
-    extra = (f'<span class="kk" lang="kk">{_e(kk)}</span>'
-             if kk and kk.strip() and kk != name else "")
     entity = row.get("entity_name")
-    if entity and entity != name:
-        extra += f'<span class="kk">{_e(entity)}</span>'
-    return f"{shown}{extra}"
+    platform = row.get("platform")
+    return UnitRow(
+        place=row["final_place"],
+        movement=row["movement"],
+        name=name,
+        url=url if isinstance(url, str) and url.lower().startswith(("https://", "http://"))
+        else None,
+        name_kk=kk if kk and kk.strip() and kk != name else None,
+        entity=entity if entity and entity != name else None,
+        platform=PLATFORMS.get(platform, platform) if "platform" in week.columns else None,
+        points=row["penalty_points"],
+        scores=[(row.get(i), row.get(f"place_{i}")) for i in week.indicators],
+    )
+
+
+def _section(week: RatingWeek, exclusions: list[tuple[str, bool, int]]) -> dict:
+    """What the template needs of one rating; `exclusions` go under «Что говорит народ»."""
+    first = week.rows[0] if week.rows else {}
+    return {
+        "stem": week.stem,
+        "title": week.title,
+        "section": week.section,
+        "revision": week.revision,
+        "published_at": first.get("published_at"),
+        "methodology_version": first.get("methodology_version"),
+        "unit_header": UNIT_HEADERS[week.stem],
+        "platforms": "platform" in week.columns,
+        "labels": [LABELS.get(i, i) for i in week.indicators],
+        "units": [_unit_row(week, row) for row in week.rows],
+        "chart": week.chart,
+        "trend": week.trend,
+        "exclusions": [
+            {"reason": EXCLUSION_REASONS.get(reason, reason), "excluded": excluded,
+             "mentions": mentions}
+            for reason, excluded, mentions in (exclusions if week.stem == "people" else [])],
+    }
+
+
+def _freshness_view(weeks: Sequence[RatingWeek], freshness: dict) -> dict:
+    rated = [w for w in weeks if w.rows]
+    last = freshness["last_load"]
+    return {
+        "published": max(w.rows[0]["published_at"] for w in rated),
+        "revisions": [(w.title, w.revision) for w in rated],
+        "versions": sorted({w.rows[0]["methodology_version"] for w in rated}),
+        "last_load": None if last is None else {"finished": last[0], "rows": last[2]},
+        "runs": [
+            {"started": f"{started.astimezone(ALMATY):%d.%m %H:%M}",
+             "status": STATUSES.get(status, status), "finished": finished,
+             "loaded": loaded, "quarantined": quarantined, "revision": revision}
+            for started, finished, status, loaded, quarantined, revision in freshness["runs"]],
+    }
 
 
 def _tie_rule(weeks: Sequence[RatingWeek]) -> str | None:
@@ -453,149 +447,18 @@ def _tie_rule(weeks: Sequence[RatingWeek]) -> str | None:
     return None
 
 
-def _rating_section(week: RatingWeek, extra: str = "") -> str:
-    out = [f'<section class="rating" id="{_e(week.stem)}">',
-           f"<h2>{_e(week.title)}</h2>"]
-    if not week.rows:
-        out.append('<p class="meta">За эту неделю рейтинг не опубликован.</p></section>')
-        return "\n".join(out)
-    first = week.rows[0]
-    out.append(
-        f'<p class="meta">Методика {_e(week.section)} · участников: {len(week.rows)} · '
-        f"ревизия {_e(first['revision'])} · опубликовано {_e(_moment(first['published_at']))}"
-        f" · версия методики <code>{_e(first['methodology_version'])}</code></p>")
-    pages = "platform" in week.columns
-    head = ['<th class="n" title="итоговое место">Место</th>',
-            '<th class="mv" title="перемещение относительно прошлой недели">±</th>',
-            f"<th>{_e(UNIT_HEADERS[week.stem])}</th>"]
-    if pages:
-        head.append("<th>Платформа</th>")
-    head.append('<th class="n" title="сумма мест по показателям">Штрафные очки</th>')
-    head += [f'<th class="n">{_e(LABELS.get(i, i))}</th>' for i in week.indicators]
-    out += ["<table>",
-            f"<caption>{_e(week.title)}: места за неделю; у показателя мелким шрифтом — "
-            "его место (#)</caption>",
-            "<thead><tr>" + "".join(head) + "</tr></thead>", "<tbody>"]
-    for row in week.rows:
-        cells = [f'<td class="place">{_e(row["final_place"])}</td>',
-                 f'<td class="mv">{_movement(row["movement"])}</td>',
-                 f"<td>{_unit_cell(row)}</td>"]
-        if pages:
-            cells.append(f"<td>{_e(PLATFORMS.get(row['platform'], row['platform']))}</td>")
-        cells.append(f'<td class="n pts">{_e(_num(row["penalty_points"]))}</td>')
-        for ind in week.indicators:
-            place = row.get(f"place_{ind}")
-            mark = f'<span class="pl">#{_e(place)}</span>' if place is not None else ""
-            cells.append(f'<td class="n">{_e(_num(row.get(ind)))}{mark}</td>')
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out += ["</tbody></table>",
-            f'<p class="files">Таблица целиком: <a href="{_e(week.stem)}.csv">'
-            f"{_e(week.stem)}.csv</a> (UTF-8, все опубликованные столбцы)</p>"]
-    if week.chart:
-        out.append(f'<figure><img src="{_e(week.chart)}" alt="{_e(week.title)}: штрафные очки">'
-                   "<figcaption>Штрафные очки участников: чем короче столбец, тем выше место."
-                   "</figcaption></figure>")
-    if week.trend:
-        out.append(f'<figure><img src="{_e(week.trend)}" '
-                   f'alt="{_e(week.title)}: места лидеров за {TREND_WEEKS} недель">'
-                   f"<figcaption>Итоговые места пяти лидеров этой недели за последние "
-                   f"{TREND_WEEKS} недель (1 — вверху; разрыв линии — нет в рейтинге той недели)."
-                   "</figcaption></figure>")
-    out += [extra, "</section>"]
-    return "\n".join(out)
-
-
-def _exclusions_html(rows: list[tuple[str, bool, int]]) -> str:
-    if not rows:
-        return ""
-    body = "".join(
-        f"<tr><td>{'— ' if excl else ''}{_e(EXCLUSION_REASONS.get(reason, reason))}</td>"
-        f'<td class="n">{_e(_num(mentions))}</td></tr>' for reason, excl, mentions in rows)
-    return ("<h3>«Что говорит народ»: какие упоминания засчитаны</h3>"
-            "<table><thead><tr><th>шаг отбора (§1)</th><th class=\"n\">упоминаний</th></tr>"
-            f"</thead><tbody>{body}</tbody></table>")
-
-
-def _freshness_html(weeks: Sequence[RatingWeek], freshness: dict) -> str:
-    rated = [w for w in weeks if w.rows]
-    published = max(w.rows[0]["published_at"] for w in rated)
-    items = [("Опубликовано", _moment(published))]
-    items += [(f"Ревизия: {w.title}", str(w.revision)) for w in rated]
-    versions = sorted({w.rows[0]["methodology_version"] for w in rated})
-    items.append(("Версия методики", ", ".join(versions)))
-    last = freshness["last_load"]
-    if last is not None:
-        items.append(("Последняя загрузка новых строк",
-                      f"{_moment(last[0])}, строк: {_num(last[2])}"))
-    for started, finished, status, loaded, quarantined, revision in freshness["runs"]:
-        what = f"опубликована ревизия {revision}" if revision else "без новой ревизии"
-        items.append((f"Запуск недели {started.astimezone(ALMATY):%d.%m %H:%M}",
-                      f"{STATUSES.get(status, status)}, завершён {_moment(finished)}; "
-                      f"загружено строк {_num(loaded)}, в карантине {_num(quarantined)}; {what}"))
-    body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
-    return f'<h2 id="freshness">Свежесть данных</h2><dl class="fresh">{body}</dl>'
-
-
-def _method_html(weeks: Sequence[RatingWeek]) -> str:
-    rule = _tie_rule(weeks)
-    ties = {
-        "dense": "в этом выпуске — «плотный» ранг (1, 1, 2, 3): после равных следующее место "
-                 "идёт подряд",
-        "competition": "«спортивный» ранг (1, 1, 3, 4): равные делят место, следующее "
-                       "пропускается",
-        None: "по умолчанию — «спортивный» ранг (1, 1, 3, 4): равные делят место, следующее "
-              "пропускается",
-    }[rule]
-    return (
-        '<h2 id="method">Как считаются места</h2><div class="note">'
-        "<p>Неделя — с пятницы 00:00 до следующей пятницы 00:00 по времени Алматы; она "
-        "называется по первому дню. По каждому показателю все участники рейтинга получают "
-        "место (больше — лучше); у кого значения нет, делят последнее место.</p>"
-        "<p><b>Штрафные очки</b> — сумма мест участника по всем показателям (с весом "
-        "показателя, по умолчанию 1). <b>Итоговое место</b> — по штрафным очкам: чем меньше "
-        "очков, тем выше место.</p>"
-        f"<p><b>Равные значения</b> делят место: {_e(ties)}. Это касается и мест по "
-        "показателям, и итогового места.</p>"
-        "<p><b>Перемещение</b> (▲ вверх, ▼ вниз, = без изменений) — разница с итоговым "
-        "местом прошлой недели; «new» — участника на прошлой неделе в рейтинге не было.</p>"
-        "<p>Опубликованный рейтинг недели не меняется; если пришли поздние данные или "
-        "изменилась методика, выходит следующая ревизия. Полные правила — в документе "
-        "<b>METHODOLOGY</b> проекта govpulse (<code>docs/spec/METHODOLOGY.md</code>, разделы "
-        "§0–§4); каждое место можно пересчитать вручную по опубликованным значениям.</p>"
-        "</div>")
-
-
 def _page(period_start: date, weeks: Sequence[RatingWeek],
           exclusions: list[tuple[str, bool, int]], freshness: dict) -> str:
-    period_end = period_start + timedelta(days=7)
-    title = f"Акиматы в соцсетях: еженедельный бюллетень, неделя с {period_start:%d.%m.%Y}"
-    nav = "".join(f'<li><a href="#{_e(w.stem)}">{_e(w.title)}</a></li>' for w in weeks)
-    sections = "\n".join(
-        _rating_section(w, _exclusions_html(exclusions) if w.stem == "people" else "")
-        for w in weeks)
-    return f"""<!DOCTYPE html>
-<html lang="ru">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<main>
-<header>
-<h1>Акиматы в соцсетях</h1>
-<p class="lead">Еженедельный бюллетень рейтингов · неделя {_e(_day(period_start))} —
-{_e(_day(period_end - timedelta(days=1)))} (с пятницы по четверг, время Алматы)</p>
-<nav><b>Рейтинги недели:</b><ul>{nav}<li><a href="#method">Как считаются места</a></li>
-<li><a href="#freshness">Свежесть данных</a></li></ul></nav>
-</header>
-{sections}
-{_method_html(weeks)}
-{_freshness_html(weeks, freshness)}
-<footer>Сформировано govpulse из опубликованного файла рейтингов. Названия — по реестру
-(русское и казахское, где оно есть).</footer>
-</main>
-</body>
-</html>
-"""
+    return TEMPLATES.get_template("bulletin.html.j2").render(
+        period_start=period_start,
+        last_day=period_start + timedelta(days=6),  # the week runs Friday to Thursday
+        weeks=[_section(w, exclusions) for w in weeks],
+        tie_rule=_tie_rule(weeks),
+        freshness=_freshness_view(weeks, freshness),
+        trend_weeks=TREND_WEEKS,
+    )
+
+
+def _withdrawn_page(period_start: date, revision: int, when: datetime, reason: str) -> str:
+    return TEMPLATES.get_template("withdrawn.html.j2").render(
+        period_start=period_start, revision=revision, withdrawn_at=when, reason=reason)
