@@ -13,9 +13,11 @@
 
 {% macro period_interval() -%}
     {%- set kind = var('period_kind', 'week') -%}
-    {%- set intervals = {'week': "INTERVAL 7 DAY", 'month': "INTERVAL 1 MONTH", 'year': "INTERVAL 1 YEAR"} -%}
+    {%- set intervals = {'week': "INTERVAL 7 DAY", 'month': "INTERVAL 1 MONTH",
+                         'year': "INTERVAL 1 YEAR"} -%}
     {%- if kind not in intervals -%}
-        {{ exceptions.raise_compiler_error("var period_kind must be week, month or year, got " ~ kind) }}
+        {{ exceptions.raise_compiler_error("var period_kind must be week, month or year, got "
+                                           ~ kind) }}
     {%- endif -%}
     {{ intervals[kind] }}
 {%- endmacro %}

@@ -57,10 +57,11 @@
             greatest((select coalesce(max(revision), 0) from {{ this }}
                       where period_start = {{ period_start() }}),
                      (select revision from withdrawn)) + 1 as next_revision,
-            {{ content_fingerprint('scored', content, keys) }}
+            -- parenthesized: SQLFluff's parser ends a select target at IS DISTINCT FROM's `from`
+            ({{ content_fingerprint('scored', content, keys) }}
                 is distinct from {{ content_fingerprint('latest', content, keys) }}
                 or (select revision from withdrawn)
-                   > (select coalesce(max(revision), 0) from latest) as changed
+                   > (select coalesce(max(revision), 0) from latest)) as changed
             {% else %}
             1 as next_revision, true as changed
             {% endif %}
@@ -108,5 +109,6 @@
 
 {# The run kind (ops.runs.kind, marts.withdrawals.kind) of the period being run. #}
 {% macro run_kind() -%}
-    {{ return({'week': 'weekly', 'month': 'monthly', 'year': 'annual'}[var('period_kind', 'week')]) }}
+    {%- set kinds = {'week': 'weekly', 'month': 'monthly', 'year': 'annual'} -%}
+    {{ return(kinds[var('period_kind', 'week')]) }}
 {%- endmacro %}

@@ -55,7 +55,8 @@
 {% macro pseudonym_key() -%}
     {%- set key = env_var('GOVPULSE_PSEUDONYM_KEY', '') -%}
     {%- if not key and execute -%}
-        {{ exceptions.raise_compiler_error("GOVPULSE_PSEUDONYM_KEY is not set: the pipeline sets it; for a manual dbt run export a key") }}
+        {{ exceptions.raise_compiler_error("GOVPULSE_PSEUDONYM_KEY is not set: the pipeline sets"
+                                           ~ " it; for a manual dbt run export a key") }}
     {%- endif -%}
     {{ key | replace("'", "''") }}
 {%- endmacro %}

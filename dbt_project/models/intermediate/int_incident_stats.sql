@@ -39,28 +39,30 @@ municipalities as (
     select scope, coalesce(places.name_ru, incidents.municipality_id, 'не указано') as name,
            count(*) as n
     from incidents
-    left join places on places.entity_id = incidents.municipality_id
+    left join places on incidents.municipality_id = places.entity_id
     group by all
 ),
 
 top_lists as (
     select 'categories' as list, scope, name, n from categories
     union all
-    select 'municipalities', scope, name, n from municipalities
+    select 'municipalities' as list, scope, name, n from municipalities
 ),
 
 tops as (
     select
         scope,
-        string_agg(name || ' (' || n || ')', '; ' order by n desc, name)
+        string_agg(name || ' (' || n || ')', '; ' order by n desc, name asc)
             filter (where list = 'categories' and rank_in_list <= {{ top_n }}) as top_categories,
-        string_agg(name || ' (' || n || ')', '; ' order by n desc, name)
+        string_agg(name || ' (' || n || ')', '; ' order by n desc, name asc)
             filter (where list = 'municipalities' and rank_in_list <= {{ top_n }})
             as top_municipalities
     from (
-        select *, row_number() over (partition by list, scope order by n desc, name) as rank_in_list
+        select
+            *,
+            row_number() over (partition by list, scope order by n desc, name asc) as rank_in_list
         from top_lists
-    )
+    ) as ranked
     group by scope
 )
 

@@ -19,7 +19,8 @@ per_body as (
         avg(response_minutes) as mean_response_minutes,
         count(resolved_at) as resolved_count,
         count(*) filter (where resolved_at is not null and satisfaction = 'satisfied') as satisfied,
-        count(*) filter (where resolved_at is not null and satisfaction is not null) as with_feedback,
+        count(*) filter (where resolved_at is not null and satisfaction is not null)
+            as with_feedback,
         avg(answer_quality) as mean_answer_quality
     from incidents
     group by body_id

@@ -26,7 +26,9 @@ bodies as (
 
 -- a body closed before the month keeps its group in the reported figures
 registry_groups as (
-    select entity_id as body_id, max_by(body_group, coalesce(valid_from, DATE '0001-01-01')) as body_group
+    select
+        entity_id as body_id,
+        max_by(body_group, coalesce(valid_from, DATE '0001-01-01')) as body_group
     from {{ ref('stg_registry__entities') }}
     group by entity_id
 ),

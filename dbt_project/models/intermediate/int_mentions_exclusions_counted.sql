@@ -58,7 +58,10 @@ rule_counts as (
 counts as (
     select
         (select count(*) from delivered) as delivered,
-        (select count(*) from delivered where not {{ in_period('published_at') }}) as outside_week,
+        (
+            select count(*) from delivered
+            where not {{ in_period('published_at') }}
+        ) as outside_week,
         rule_counts.*
     from rule_counts
 ),

@@ -92,7 +92,7 @@ key_words as (
 candidates as (
     select text_words.platform, text_words.mention_id, key_words.alias_normalized
     from text_words
-    join key_words on key_words.key_word = text_words.word
+    join key_words on text_words.word = key_words.key_word
 ),
 
 alias_matches as (

@@ -2,7 +2,8 @@
 -- [period_end - subscriber_window_days, period_end + capture_grace); NULL without one.
 with snapshots as (
     select * from {{ ref('int_page_snapshots_unioned') }}
-    where captured_at >= {{ local_midnight(period_end() ~ ' - ' ~ param('subscriber_window_days')) }}
+    where captured_at >= {{ local_midnight(period_end() ~ ' - '
+                                           ~ param('subscriber_window_days')) }}
       and captured_at < {{ capture_deadline_ts() }}
     -- two rows of one capture: the later loaded wins
     qualify {{ latest_loaded('platform, platform_page_id, captured_at') }}

@@ -41,7 +41,8 @@ select
     regions.population,
     coalesce(volume.mentions, 0)::BIGINT as mentions,
     coalesce(volume.engagement, 0)::BIGINT as engagement,
-    {{ rounded('coalesce(volume.engagement, 0) / regions.population * 1000') }} as engagement_per_1k_pop,
+    {{ rounded('coalesce(volume.engagement, 0) / regions.population * 1000') }}
+        as engagement_per_1k_pop,
     coalesce(sentiment.net, 0)::BIGINT as sentiment_audience_net
 from regions
 left join volume using (unit_id)

@@ -12,7 +12,8 @@ with weights as (
         ('{{ rating }}', '{{ indicator }}', {{ weight }}){{ ',' if not (outer_last and loop.last) }}
         {%- endfor %}
         {%- endfor %}
-    ) as weights (rating, indicator, weight)
+    -- AL05 cannot see that this alias names the VALUES columns
+    ) as weights (rating, indicator, weight)  -- noqa: AL05
 )
 
 select

@@ -17,7 +17,7 @@ with new_revision as (
 -- a retried dbt step must not explain the same revision twice
 unexplained as (
     select * from new_revision
-    anti join {{ this }} as explained using (period_start, revision)
+    anti join {{ this }} using (period_start, revision)
 ),
 {% else %}
 unexplained as (

@@ -12,6 +12,8 @@ having abs(sum(points) - max(penalty_points)) > 1e-9
     or sum(points) is null
     or count(weight) <> count(*)
     or count(*) <> (case rating
-        {%- for r in explained_ratings() %} when '{{ r.rating }}' then {{ r.indicators | length }}{% endfor %}
+        {%- for r in explained_ratings() %}
+            when '{{ r.rating }}' then {{ r.indicators | length }}
+        {%- endfor %}
         end)
 {% endtest %}

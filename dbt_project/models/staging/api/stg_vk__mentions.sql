@@ -13,7 +13,8 @@ items as (
         _load_id,
         _file,
         unnest(json_extract(response, '$.response.items[*]')) as item,
-        unnest(generate_series(1, json_array_length(response, '$.response.items')::BIGINT)) as item_index
+        unnest(generate_series(1, json_array_length(response, '$.response.items')::BIGINT))
+            as item_index
     from source
 ),
 
@@ -23,14 +24,14 @@ community_authors as (
     select _load_id, (author ->> '$.id')::BIGINT as id,
            (author ->> '$.members_count')::BIGINT as audience
     from (select _load_id, unnest(json_extract(response, '$.response.groups[*]')) as author
-          from source)
+          from source) as community_records
 ),
 
 user_authors as (
     select _load_id, (author ->> '$.id')::BIGINT as id,
            (author ->> '$.followers_count')::BIGINT as audience
     from (select _load_id, unnest(json_extract(response, '$.response.profiles[*]')) as author
-          from source)
+          from source) as user_records
 ),
 
 parsed as (
@@ -84,11 +85,11 @@ renamed as (
         parsed.item_index::BIGINT as _line
     from parsed
     left join community_authors
-        on community_authors._load_id = parsed._load_id
+        on parsed._load_id = community_authors._load_id
        and community_authors.id = -parsed.from_id
     left join user_authors
-        on user_authors._load_id = parsed._load_id
-       and user_authors.id = parsed.from_id
+        on parsed._load_id = user_authors._load_id
+       and parsed.from_id = user_authors.id
 )
 
 -- mentions landing quarantined (no id, owner, author or date; a counter that is not a number)

@@ -14,7 +14,8 @@ items as (
         _file,
         -- two unnests in one select list run side by side: each item with its 1-based index
         unnest(json_extract(response, '$.response.items[*]')) as item,
-        unnest(generate_series(1, json_array_length(response, '$.response.items')::BIGINT)) as item_index
+        unnest(generate_series(1, json_array_length(response, '$.response.items')::BIGINT))
+            as item_index
     from source
 ),
 

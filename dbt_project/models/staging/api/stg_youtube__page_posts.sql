@@ -50,10 +50,10 @@ joined as (
         videos.video
     from uploads
     left join videos
-        on videos.platform_page_id = uploads.platform_page_id
-        and videos.period_start = uploads.period_start
-        and videos.video_id = uploads.video_id
-        and videos.captured_at >= uploads.captured_at
+        on uploads.platform_page_id = videos.platform_page_id
+        and uploads.period_start = videos.period_start
+        and uploads.video_id = videos.video_id
+        and uploads.captured_at <= videos.captured_at
     qualify row_number() over (
         partition by uploads._load_id, uploads.item_index
         order by videos.captured_at, videos._load_id
