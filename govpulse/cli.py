@@ -11,11 +11,7 @@ from typing import Any
 
 from govpulse.contract import PLATFORMS
 from govpulse.orchestration import airflow_home
-from govpulse.run.lock import WarehouseBusy
-from govpulse.run.pipeline import PublishFailed
-from govpulse.settings import (
-    STATE_DIR,
-    Paths,
+from govpulse.periods import (
     current_time,
     parse_month,
     parse_week,
@@ -23,6 +19,9 @@ from govpulse.settings import (
     period_closes_at,
     refuse_open_period,
 )
+from govpulse.run.lock import WarehouseBusy
+from govpulse.run.pipeline import PublishFailed
+from govpulse.settings import STATE_DIR, Paths
 
 PATH_OPTIONS = (
     ("--inbox", "inbox folder with one sub-folder per dataset (env GOVPULSE_INBOX)"),

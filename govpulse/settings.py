@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
@@ -69,130 +68,78 @@ class Paths:
         return self.publish_dir / "bulletin"
 
 
-def parse_week(value: str | date) -> date:
-    """A reporting week is named by its first day, a Friday (METHODOLOGY §0)."""
-    day = value if isinstance(value, date) else date.fromisoformat(str(value))
-    if day.weekday() != 4:
-        friday = day - timedelta(days=(day.weekday() - 4) % 7)
-        raise ValueError(
-            f"{day} is a {day:%A}: a reporting week starts on a Friday "
-            f"(the week containing {day} starts on {friday})"
-        )
-    return day
+# ------------------------------------------------------------------------------------------
+# The environment. Every variable govpulse reads is read here, at call time (operators and
+# tests change them between runs); docs/operations.md lists them for operators.
+# ------------------------------------------------------------------------------------------
+MEMORY_LIMIT_ENV = "GOVPULSE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2GB"
+MIN_PAGE_COMPLETENESS_ENV = "GOVPULSE_MIN_PAGE_COMPLETENESS"
+DEFAULT_MIN_PAGE_COMPLETENESS = 0.9
+WEBHOOK_ENV = "GOVPULSE_ALERT_WEBHOOK_URL"
+CACHE_DIR_ENV = "GOVPULSE_CACHE_DIR"
+AIRFLOW_HOME_ENV = "AIRFLOW_HOME"
 
 
-# Run kinds and the period each rates (METHODOLOGY §0: weeks, calendar months; §7: years).
-KINDS = ("weekly", "monthly", "annual")
+def env(name: str) -> str:
+    """A variable's value, stripped; "" when unset."""
+    return (os.environ.get(name) or "").strip()
 
 
-def parse_month(value: str | date) -> date:
-    """A month as YYYY-MM (or any date in it): its first day."""
-    if isinstance(value, date):
-        return value.replace(day=1)
-    text = str(value).strip()
+def memory_limit() -> str:
+    """DuckDB's memory limit for every connection and dbt (GOVPULSE_DUCKDB_MEMORY_LIMIT)."""
+    return env(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+def min_page_completeness() -> float:
+    """Share of a platform's reachable pages a weekly fetch must get (METHODOLOGY: coverage)."""
+    value = env(MIN_PAGE_COMPLETENESS_ENV)
     try:
-        return date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
+        return float(value) if value else DEFAULT_MIN_PAGE_COMPLETENESS
     except ValueError:
-        raise ValueError(f"{text!r} is not a month: write it as YYYY-MM, e.g. 2026-10") from None
+        raise ValueError(f"{MIN_PAGE_COMPLETENESS_ENV}={value!r} is not a number such as "
+                         "0.9") from None
 
 
-def parse_year(value: str | int | date) -> date:
-    """A year as YYYY (or any date in it): 1 January."""
-    if isinstance(value, date):
-        return value.replace(month=1, day=1)
-    text = str(value).strip()
-    if len(text) == 10:  # an ISO date, as a DAG run's period_start
-        try:
-            return date.fromisoformat(text).replace(month=1, day=1)
-        except ValueError:
-            pass
-    if not (len(text) == 4 and text.isdigit()):
-        raise ValueError(f"{text!r} is not a year: write it as YYYY, e.g. 2026")
-    return date(int(text), 1, 1)
+def seconds(name: str, default: float) -> float:
+    """A duration in seconds from the environment, with a message naming the variable."""
+    value = env(name)
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number of seconds") from None
 
 
-def period_start_of(kind: str, value: str | date) -> date:
-    """The first day of the period a run of `kind` rates, checked."""
-    parsers = {"weekly": parse_week, "monthly": parse_month, "annual": parse_year}
-    if kind not in parsers:
-        raise ValueError(f"unknown run kind {kind!r}: one of {', '.join(KINDS)}")
-    start = parsers[kind](value)
-    if kind != "weekly" and isinstance(value, date) and value != start:
-        raise ValueError(f"a {kind} period starts on {start}, not {value}")
-    return start
+def webhook_url() -> str:
+    """Where alerts are POSTed; "" when alerts stay in ops.alerts only."""
+    return env(WEBHOOK_ENV)
 
 
-def period_end_of(kind: str, start: date) -> date:
-    """The exclusive end of the period that starts on `start`."""
-    if kind == "weekly":
-        return start + timedelta(days=7)
-    if kind == "monthly":
-        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return date(start.year + 1, 1, 1)
+def cache_dir() -> Path:
+    """Caches kept between runs (the dbt docs' inputs): GOVPULSE_CACHE_DIR or ~/.cache."""
+    return Path(env(CACHE_DIR_ENV) or Path.home() / ".cache" / "govpulse")
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(TERRITORY_TIMEZONE))
+def airflow_home() -> Path:
+    """The Airflow home: AIRFLOW_HOME, else the project's own .airflow folder."""
+    return Path(env(AIRFLOW_HOME_ENV) or PROJECT_DIR / ".airflow")
 
 
-def period_closes_at(kind: str, start: date) -> datetime:
-    """The instant the period closes: midnight of its (exclusive) end in the territory's zone."""
-    return _midnight(period_end_of(kind, start))
+def platform_env(platform: str, key: str) -> str:
+    """GOVPULSE_<PLATFORM>_<KEY> (TOKEN, API_URL, MAX_REQUESTS, ...); "" when unset."""
+    return env(f"GOVPULSE_{platform.upper()}_{key}")
 
 
-def current_time() -> datetime:
-    """Now, or the instant GOVPULSE_NOW names (tests only)."""
-    forced = os.environ.get(NOW_ENV)
-    if forced:
-        moment = datetime.fromisoformat(forced)
-        if moment.tzinfo is None:
-            raise ValueError(f"{NOW_ENV}={forced!r} has no UTC offset: write e.g. "
-                             "2026-12-18T00:01+05:00")
-        return moment
-    return datetime.now(ZoneInfo(TERRITORY_TIMEZONE))
-
-
-def refuse_open_period(kind: str, start: date, now: datetime | None = None) -> None:
-    """Raise ValueError when the period has not closed by `now` (default current_time()): its
-    rating would be incomplete. An annual run of the year under way is allowed once the year has
-    begun: its tables sum up the (closed) weeks published so far, labelled "year to date"
-    (docs/methodology-notes.md)."""
-    now = now or current_time()
-    closes = period_closes_at(kind, start)
-    if now >= closes:
-        return
-    if kind == "annual":
-        if now >= _midnight(start):
-            return  # year to date
-        raise ValueError(
-            f"year {start:%Y} has not begun (it opens on {start} 00:00 {TERRITORY_TIMEZONE}, "
-            f"{_in_how_long(_midnight(start) - now)}): there is no week of it to sum up")
-    name, noun = ((f"week {start}", "week") if kind == "weekly"
-                  else (f"month {start:%Y-%m}", "month"))
-    raise ValueError(
-        f"{name} closes on {closes:%Y-%m-%d %H:%M} {TERRITORY_TIMEZONE} "
-        f"({_in_how_long(closes - now)}): a rating of a {noun} that is not over would be "
-        f"incomplete; run it after it closes")
-
-
-def _in_how_long(left: timedelta) -> str:
-    days = left.days
-    if left < timedelta(days=1):
-        hours = max(1, round(left.total_seconds() / 3600))
-        return f"in {hours} hour{'s' if hours != 1 else ''}"
-    return f"in {days} day{'s' if days != 1 else ''}"
-
-
-def last_closed_start(kind: str, now: datetime | None = None) -> date:
-    """The first day of the latest period of `kind` (weekly or monthly) closed by `now`."""
-    today = (now or current_time()).astimezone(ZoneInfo(TERRITORY_TIMEZONE)).date()
-    if kind == "weekly":
-        this_week = today - timedelta(days=(today.weekday() - 4) % 7)  # the Friday it opened
-        return this_week - timedelta(weeks=1)
-    if kind == "monthly":
-        first = today.replace(day=1)
-        return (first - timedelta(days=1)).replace(day=1)
-    raise ValueError(f"no closed-period rule for {kind!r}")
+def forced_now() -> datetime | None:
+    """The instant GOVPULSE_NOW names (tests only), else None."""
+    forced = env(NOW_ENV)
+    if not forced:
+        return None
+    moment = datetime.fromisoformat(forced)
+    if moment.tzinfo is None:
+        raise ValueError(f"{NOW_ENV}={forced!r} has no UTC offset: write e.g. "
+                         "2026-12-18T00:01+05:00")
+    return moment
 
 
 def ensure_pseudonym_key(warehouse: Path) -> None:
@@ -201,7 +148,7 @@ def ensure_pseudonym_key(warehouse: Path) -> None:
     From GOVPULSE_PSEUDONYM_KEY when set; otherwise a random key kept next to the warehouse, so
     pseudonyms stay stable between runs on this machine and the key never enters the repo.
     """
-    if os.environ.get(PSEUDONYM_KEY_ENV):
+    if env(PSEUDONYM_KEY_ENV):
         return
     key_file = warehouse.parent / ".pseudonym_key"
     if not key_file.exists():

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -48,6 +47,7 @@ from pathlib import Path
 
 import duckdb
 
+from govpulse import settings
 from govpulse.contract import (
     BOOLEAN,
     COUNT,
@@ -217,11 +217,7 @@ def file_hash(path: Path) -> str:
 
 
 def settle_seconds_default() -> float:
-    value = os.environ.get(SETTLE_ENV, "").strip()
-    try:
-        return max(0.0, float(value)) if value else 0.0
-    except ValueError:
-        raise ValueError(f"{SETTLE_ENV}={value!r} is not a number of seconds") from None
+    return max(0.0, settings.seconds(SETTLE_ENV, 0.0))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 
 from govpulse.cli import main
 from govpulse.orchestration.backfill import Period, closed_periods, periods_between
-from govpulse.settings import last_closed_start, period_closes_at, refuse_open_period
+from govpulse.periods import last_closed_start, period_closes_at, refuse_open_period
 
 WEEK = date(2026, 12, 11)  # closes Friday 2026-12-18 00:00 Asia/Almaty = Thursday 19:00 UTC
 CLOSES = datetime(2026, 12, 17, 19, 0, tzinfo=UTC)

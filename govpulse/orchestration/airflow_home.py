@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from govpulse.settings import DAGS_DIR, PROJECT_DIR
+from govpulse import settings
+from govpulse.settings import DAGS_DIR
 
 DEFAULTS = {
     "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_DIR),
@@ -29,7 +30,7 @@ POOL = ("duckdb_warehouse", "1", "one DuckDB writer at a time")
 
 
 def airflow_home() -> Path:
-    return Path(os.environ.get("AIRFLOW_HOME") or PROJECT_DIR / ".airflow")
+    return settings.airflow_home()
 
 
 def configure() -> Path:

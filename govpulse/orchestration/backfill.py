@@ -10,14 +10,9 @@ from datetime import date, datetime, timedelta
 from typing import TextIO
 
 from govpulse.orchestration.runner import RunOutcome, run_dag
+from govpulse.periods import current_time, period_closes_at, period_end_of, refuse_open_period
 from govpulse.run import lock as run_lock
-from govpulse.settings import (
-    Paths,
-    current_time,
-    period_closes_at,
-    period_end_of,
-    refuse_open_period,
-)
+from govpulse.settings import Paths
 
 KIND_ORDER = {"weekly": 0, "monthly": 1}  # a month closing with a week runs after it
 

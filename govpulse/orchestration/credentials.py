@@ -11,11 +11,11 @@ any other child process).
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from govpulse import settings
 from govpulse.contract import PLATFORMS
 from govpulse.run import notify
 from govpulse.run.pipeline import paths_of
@@ -52,8 +52,8 @@ def _connection(platform: str) -> Any | None:
 def credentials(platform: str, *, warn: bool = True) -> Credentials | None:
     """The platform's token and API URL (see the module docstring), None when not configured."""
     prefix = env_prefix(platform)
-    env_token = os.environ.get(prefix + "TOKEN") or ""
-    env_url = os.environ.get(prefix + "API_URL") or None
+    env_token = settings.platform_env(platform, "TOKEN")
+    env_url = settings.platform_env(platform, "API_URL") or None
     connection = _connection(platform)
     if connection is not None and connection.password:
         source = f"Airflow connection {connection_id(platform)}"

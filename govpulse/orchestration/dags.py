@@ -111,7 +111,7 @@ class RatingDag:
     """What differs between the rating DAGs; the steps are the same."""
 
     dag_id: str
-    kind: str  # weekly | monthly | annual (govpulse.settings.KINDS)
+    kind: str  # weekly | monthly | annual (govpulse.periods.KINDS)
     description: str
     schedule: Timetable
     period_help: str

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from govpulse import settings
 from govpulse.settings import DBT_PROJECT_DIR
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def fingerprint(warehouse: Path) -> str:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("GOVPULSE_CACHE_DIR") or Path.home() / ".cache" / "govpulse")
+    return settings.cache_dir()
 
 
 def build_dbt_docs(warehouse: Path, out_dir: Path) -> Path:

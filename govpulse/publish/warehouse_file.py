@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from govpulse import settings
 from govpulse.publish.folders import exchange
 from govpulse.warehouse.schema import memory_limit
 
@@ -212,9 +213,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _pause_point(name: str) -> None:
-    if os.environ.get(CRASH_PAUSE_ENV) != name:
+    if settings.env(CRASH_PAUSE_ENV) != name:
         return
-    marker = os.environ.get(CRASH_PAUSE_MARKER_ENV)
+    marker = settings.env(CRASH_PAUSE_MARKER_ENV)
     if marker:
         Path(marker).write_text(str(os.getpid()), encoding="utf-8")
     print(f"govpulse: paused at crash point {name}, waiting to be killed", file=sys.stderr,

@@ -36,7 +36,7 @@ from typing import Any
 
 import duckdb
 
-from govpulse import methodology
+from govpulse import methodology, settings
 from govpulse.quality import messages
 from govpulse.quality import suites as vs
 from govpulse.warehouse.schema import memory_limit
@@ -213,7 +213,7 @@ def _completeness_job(con: duckdb.DuckDBPyConnection, run_id: str, period_start:
     import pandas as pd
 
     suite = "fetch_completeness"
-    minimum = float(os.environ.get("GOVPULSE_MIN_PAGE_COMPLETENESS", "0.9"))
+    minimum = settings.min_page_completeness()
     frames = []
     if _table_types(con, "ops.fetch_pages") is not None:
         frames.append(con.execute(

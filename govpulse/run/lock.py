@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from govpulse import settings
+
 log = logging.getLogger(__name__)
 
 # How long a run waits for another to finish before it gives up (a national week is ~10 min).
@@ -80,7 +82,7 @@ def _read_holder(f: Any) -> dict[str, Any]:
 
 
 def _timeout() -> float:
-    return float(os.environ.get(WAIT_SECONDS_ENV) or DEFAULT_WAIT_SECONDS)
+    return settings.seconds(WAIT_SECONDS_ENV, DEFAULT_WAIT_SECONDS)
 
 
 @contextlib.contextmanager

@@ -11,13 +11,14 @@ the alert stays in ops.alerts / ops.runs.
 from __future__ import annotations
 
 import logging
-import os
 
 import requests
 
+from govpulse import settings
+
 log = logging.getLogger(__name__)
 
-WEBHOOK_ENV = "GOVPULSE_ALERT_WEBHOOK_URL"
+WEBHOOK_ENV = settings.WEBHOOK_ENV
 TIMEOUT_SECONDS = 10
 
 
@@ -25,7 +26,7 @@ def send(kind: str, message: str, period_start: str | None = None,
          run_id: str | None = None) -> bool:
     """POST the alert to the webhook; True when it was accepted, False when none is set or it
     failed."""
-    url = os.environ.get(WEBHOOK_ENV, "").strip()
+    url = settings.webhook_url()
     if not url:
         return False
     payload = {"text": f"govpulse {kind}: {message}", "kind": kind,

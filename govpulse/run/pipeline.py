@@ -24,15 +24,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from govpulse.periods import period_end_of, period_start_of, refuse_open_period
 from govpulse.run import notify
-from govpulse.settings import (
-    Paths,
-    ensure_pseudonym_key,
-    period_end_of,
-    period_start_of,
-    refuse_open_period,
-)
-from govpulse.warehouse.schema import MEMORY_LIMIT_ENV, connect, ensure_schema, memory_limit
+from govpulse.settings import MEMORY_LIMIT_ENV, Paths, ensure_pseudonym_key, memory_limit
+from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
 

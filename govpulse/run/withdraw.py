@@ -22,9 +22,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from govpulse.periods import period_end_of, period_start_of
 from govpulse.run import lock as run_lock
 from govpulse.run import pipeline
-from govpulse.settings import Paths, period_end_of, period_start_of
+from govpulse.settings import Paths
 from govpulse.warehouse.schema import connect, ensure_schema
 
 log = logging.getLogger(__name__)

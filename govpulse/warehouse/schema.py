@@ -6,7 +6,6 @@ every writer opens it here, does its work and closes it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,13 +13,12 @@ from pathlib import Path
 import duckdb
 
 from govpulse.contract import DATASETS
+from govpulse.settings import memory_limit
 
 TIMEZONE = "Asia/Almaty"
 # DuckDB's buffer limit for every warehouse connection (dbt's too, profiles.yml): beyond it,
 # sorts, joins and aggregates spill to `<warehouse>.tmp/`, so a national week fits in a few GiB
 # whatever the machine's RAM (DuckDB's own default is 80 % of it).
-MEMORY_LIMIT_ENV = "GOVPULSE_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "2GB"
 
 LINEAGE_COLUMNS = (
     ("_load_id", "BIGINT"),
@@ -96,10 +94,6 @@ def raw_table_ddl(dataset: str) -> str:
     columns = [f'"{c.name}" {c.sql_type}' for c in DATASETS[dataset]]
     columns += [f"{name} {sql_type}" for name, sql_type in LINEAGE_COLUMNS]
     return f"CREATE TABLE IF NOT EXISTS raw.{dataset} ({', '.join(columns)})"
-
-
-def memory_limit() -> str:
-    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
 
 
 @contextmanager

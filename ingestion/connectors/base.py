@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import email.utils
 import logging
-import os
 import random
 import re
 import time
@@ -21,6 +20,8 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import requests
+
+from govpulse.settings import platform_env, seconds
 
 log = logging.getLogger(__name__)
 
@@ -183,23 +184,23 @@ class ClientSettings:
         / `api_url` given by the caller (an Airflow connection, see
         govpulse/orchestration/credentials.py) replaces the environment's."""
         prefix = f"GOVPULSE_{platform.upper()}_"
-        token = token or os.environ.get(prefix + "TOKEN", "")
+        token = token or platform_env(platform, "TOKEN")
         if not token:
             raise AuthError(
                 f"{platform}: no API token: set {prefix}TOKEN (and {prefix}API_URL for a "
                 "non-default endpoint) in the environment or the Airflow connection"
             )
         return cls(
-            base_url=(api_url or os.environ.get(prefix + "API_URL") or default_url).rstrip("/"),
+            base_url=(api_url or platform_env(platform, "API_URL")
+                      or default_url).rstrip("/"),
             token=token,
-            max_requests=int(os.environ.get(prefix + "MAX_REQUESTS", cls.max_requests)),
-            backoff_seconds=float(
-                os.environ.get("GOVPULSE_HTTP_BACKOFF_SECONDS", cls.backoff_seconds)
-            ),
-            max_wait_seconds=float(os.environ.get(prefix + "MAX_WAIT_SECONDS", max_wait_seconds)),
-            timeout_seconds=float(
-                os.environ.get("GOVPULSE_HTTP_TIMEOUT_SECONDS", cls.timeout_seconds)
-            ),
+            max_requests=int(platform_env(platform, "MAX_REQUESTS")
+                             or cls.max_requests),
+            backoff_seconds=seconds("GOVPULSE_HTTP_BACKOFF_SECONDS",
+                                             cls.backoff_seconds),
+            max_wait_seconds=seconds(prefix + "MAX_WAIT_SECONDS", max_wait_seconds),
+            timeout_seconds=seconds("GOVPULSE_HTTP_TIMEOUT_SECONDS",
+                                             cls.timeout_seconds),
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from govpulse.contract import PLATFORMS
+from govpulse.settings import platform_env
 from ingestion.connectors.base import (
     ConnectorError,
     PageNotReached,
@@ -197,7 +198,7 @@ def _redacted(exc: BaseException, client: PlatformClient | None, token: str | No
     """The exception's text without the token (the client's, else the one it was given)."""
     if client is not None:
         return client.redact(str(exc))
-    token = token or os.environ.get(f"GOVPULSE_{platform.upper()}_TOKEN")
+    token = token or platform_env(platform, "TOKEN")
     return redact(str(exc), [token, *token.split(":")] if token else [])
 
 

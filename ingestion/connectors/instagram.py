@@ -15,13 +15,13 @@ Capture endpoints (staging selects on them): `ig_user`, `ig_user/insights`, `ig_
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import requests
 
+from govpulse.settings import env
 from ingestion.connectors.base import (
     AuthError,
     BudgetExhausted,
@@ -48,7 +48,7 @@ class Client(MetaClient):
 
     def __init__(self, settings: ClientSettings, session: requests.Session | None = None):
         super().__init__(settings, session)
-        self._own_user_id = os.environ.get(OWN_ID_ENV, "").strip() or None
+        self._own_user_id = env(OWN_ID_ENV) or None
 
     def own_user_id(self) -> str:
         """The token's own professional account, which business_discovery is called on."""
