@@ -65,6 +65,7 @@ from typing import BinaryIO
 import duckdb
 
 from govpulse.contract import PLATFORMS
+from govpulse.warehouse.sql import literal
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY = REPO_ROOT / "registry" / "kz"
@@ -371,14 +372,11 @@ def _ordinal(ps: date) -> int:
     return (ps - EPOCH_FRIDAY).days // 7
 
 
-def _lit(text: str) -> str:
-    """SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _pick(words: list[str], index_sql: str) -> str:
     """SQL picking one of the constant words; index_sql has `{n}` for the word count."""
-    items = ", ".join(_lit(w) for w in words)
+    items = ", ".join(literal(w) for w in words)
     return f"list_element([{items}], 1 + ({index_sql.format(n=len(words))})::INTEGER)"
 
 
@@ -440,7 +438,7 @@ def _iso(ctx: dict, ts: str, v: str) -> str:
 
 def _load_registry(con: duckdb.DuckDBPyConnection, registry: Path) -> None:
     for name in ("entities", "populations", "aliases", "pages", "excluded_sources"):
-        path = _lit(str(registry / f"{name}.csv"))
+        path = literal(str(registry / f"{name}.csv"))
         # entities keep their file order (_row): the rewritten entities.csv only grows at its end
         ordered = name == "entities"
         rename = "RENAME (ordinality AS _row)" if ordered else ""
@@ -662,7 +660,7 @@ def _copy_to(con: duckdb.DuckDBPyConnection, path: Path, sql: str, fmt: str,
         "jsonl": "FORMAT json",
         "json": "FORMAT json, ARRAY true",
     }[fmt]
-    rows = con.execute(f"COPY ({sql}) TO {_lit(str(path))} ({options})").fetchone()
+    rows = con.execute(f"COPY ({sql}) TO {literal(str(path))} ({options})").fetchone()
     return int(rows[0]) if rows else 0
 
 
@@ -1274,7 +1272,7 @@ def _apportion(total: int, weights: list[int]) -> list[int]:
 
 
 def _sql_list(items: list[str]) -> str:
-    return "[" + ", ".join(_lit(x) for x in items) + "]"
+    return "[" + ", ".join(literal(x) for x in items) + "]"
 
 
 def _add_pages(con: duckdb.DuckDBPyConnection, registry: Path, n_pages: int, tmp: Path) -> int:
@@ -1316,8 +1314,8 @@ def _add_pages(con: duckdb.DuckDBPyConnection, registry: Path, n_pages: int, tmp
         slug = _slug(name) or f"unit_{entity_id}"
         if name_count[name] > 1:  # e.g. two districts named Абай ауданы
             slug += "_" + (_slug(parent.split()[0]) or entity_id)
-        values.append(f"({k}, {_lit(entity_id)}, {_lit(level)}, {_lit(name)}, {_lit(slug)}, "
-                      f"{_lit(_kk_genitive(name) + ' әкімдігі')})")
+        values.append(f"({k}, {literal(entity_id)}, {literal(level)}, {literal(name)}, "
+                      f"{literal(slug)}, {literal(_kk_genitive(name) + ' әкімдігі')})")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE page_owners AS
         SELECT * FROM (VALUES {', '.join(values)})
@@ -1492,7 +1490,7 @@ def _add_bodies(con: duckdb.DuckDBPyConnection, registry: Path) -> int:
         FROM body_defs WHERE entity_id NOT IN (SELECT entity_id FROM reg_entities)
         """).fetchone()[0]
     if added:
-        path = _lit(str(registry / "entities.csv"))
+        path = literal(str(registry / "entities.csv"))
         con.execute(f"""COPY (SELECT * EXCLUDE (_row) FROM reg_entities ORDER BY _row)
                         TO {path} (FORMAT csv, HEADER true, DELIMITER ',')""")
     return int(added)
@@ -1529,7 +1527,7 @@ def _write_expert_scores(con: duckdb.DuckDBPyConnection, registry: Path, months:
     FROM ranked WHERE o > 2
     ORDER BY year, rating, unit_id
     """
-    rows = con.execute(f"COPY ({sql}) TO {_lit(str(path))} (FORMAT csv, HEADER true)").fetchone()
+    rows = con.execute(f"COPY ({sql}) TO {literal(str(path))} (FORMAT csv, HEADER true)").fetchone()
     return "../registry/expert_scores.csv", int(rows[0]) if rows else 0
 
 
@@ -1541,8 +1539,8 @@ def _weighted_case(r_sql: str, items: list[tuple[str, int]]) -> str:
     whens, cum = [], 0
     for word, weight in items[:-1]:
         cum += weight
-        whens.append(f"WHEN {r_sql} < {cum} THEN {_lit(word)}")
-    return f"CASE {' '.join(whens)} ELSE {_lit(items[-1][0])} END"
+        whens.append(f"WHEN {r_sql} < {cum} THEN {literal(word)}")
+    return f"CASE {' '.join(whens)} ELSE {literal(items[-1][0])} END"
 
 
 def _create_incidents(con: duckdb.DuckDBPyConnection, months: list[date], n: int,
@@ -1551,8 +1549,8 @@ def _create_incidents(con: duckdb.DuckDBPyConnection, months: list[date], n: int
     midnight `as_of` (when the last generated week closed: a month still running then is
     exported up to that day), plus three rows (kind 'bad') that the late file spoils."""
     ms_list = ", ".join(f"DATE '{m.isoformat()}'" for m in months)
-    municipal = ", ".join(_lit(level) for level in MUNICIPAL_LEVELS)
-    shares = " ".join(f"WHEN {_lit(g)} THEN {w}" for g, w in GROUP_SHARES.items())
+    municipal = ", ".join(literal(level) for level in MUNICIPAL_LEVELS)
+    shares = " ".join(f"WHEN {literal(g)} THEN {w}" for g, w in GROUP_SHARES.items())
     con.execute(f"""
         CREATE TABLE inc_months AS
         SELECT ms, me, year(ms) * 12 + month(ms) - 1 AS mo, date_diff('day', ms, me) AS days
@@ -1760,7 +1758,7 @@ def _write_month(con: duckdb.DuckDBPyConnection, inbox: Path, month: date, bad_r
                  ) -> list[tuple[str, int]]:
     """The month's export (late-corrected incidents still unanswered) and the late file (their
     answered copies, then the rows to quarantine)."""
-    tag, ms, fmt = month.strftime("%Y-%m"), f"DATE '{month.isoformat()}'", _lit(TS_FORMAT)
+    tag, ms, fmt = month.strftime("%Y-%m"), f"DATE '{month.isoformat()}'", literal(TS_FORMAT)
     main = f"""
     SELECT incident_id, strftime(detected, {fmt}) AS detected_at, body_id, platform, url,
            category, municipality_id,
@@ -1781,7 +1779,7 @@ def _write_month(con: duckdb.DuckDBPyConnection, inbox: Path, month: date, bad_r
            strftime(resolved_at, {fmt}) AS resolved_at,
            CASE WHEN kind = 'bad' AND {bad_no} = 0 THEN '7' ELSE answer_quality::VARCHAR END
                AS answer_quality,
-           CASE WHEN kind = 'bad' AND {bad_no} = 1 THEN {_lit(BAD_SATISFACTION)}
+           CASE WHEN kind = 'bad' AND {bad_no} = 1 THEN {literal(BAD_SATISFACTION)}
                 ELSE satisfaction END AS satisfaction
     FROM incidents_all
     WHERE ms = {ms} AND (late OR (kind = 'bad' AND {str(bad_rows).lower()}))

@@ -63,6 +63,7 @@ from govpulse.contract import (
     Column,
 )
 from govpulse.warehouse.schema import ensure_schema
+from govpulse.warehouse.sql import ident
 from ingestion import records
 from ingestion import vendor_files as exports
 from ingestion.connectors.native import API_FOLDER
@@ -435,7 +436,7 @@ def _landed_counts(con: duckdb.DuckDBPyConnection, dataset: str, load_id: int, r
     """Rows of the file in its raw table and in the quarantine (this attempt: `before` is the
     file's quarantine entries of the run when its transaction began)."""
     loaded = con.execute(
-        f"SELECT count(*) FROM raw.{_ident(dataset)} WHERE _load_id = ?", [load_id]
+        f"SELECT count(*) FROM raw.{ident(dataset)} WHERE _load_id = ?", [load_id]
     ).fetchone()[0]
     return loaded, _quarantined(con, run_id, relative) - before
 
@@ -771,7 +772,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes,
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, physical_line BIGINT)")
     rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
-    columns = ", ".join(_ident(h) for h in header)
+    columns = ", ".join(ident(h) for h in header)
     multiline = con.execute(
         f"SELECT coalesce(bool_or(contains(concat({columns}), chr(10))), false) FROM _stage"
     ).fetchone()[0]
@@ -784,36 +785,7 @@ def _count_physical_lines(con: duckdb.DuckDBPyConnection, columns: str,
                           header_lines: int) -> None:
     """Set `_stage._line` to each record's first physical line, and fill `_reject_lines`;
     `columns` lists the file's columns (quoted, comma-separated)."""
-    # Physical line of a record = the lines before the first record + the lines of every
-    # record before it, good or rejected; a record spans 1 + the line breaks inside its quoted
-    # fields. reject_errors numbers records (its `line` - header_lines is the record number),
-    # so rejects are merged back in by that number.
-    con.execute(
-        f"""
-        CREATE TEMP TABLE _records AS
-        WITH rejects AS (
-            -- with CRLF line ends csv_line starts with the previous line's leftover \n
-            SELECT line, 1 + length(ltrim(any_value(csv_line), chr(13) || chr(10)))
-                       - length(replace(ltrim(any_value(csv_line), chr(13) || chr(10)),
-                                        chr(10), '')) AS span
-            FROM reject_errors GROUP BY line
-        ),
-        merged AS (
-            SELECT ordinality AS after_good, 0 AS is_reject, 0 AS line,
-                   1 + list_sum(list_transform(list_value({columns}),
-                       v -> coalesce(length(v) - length(replace(v, chr(10), '')), 0))) AS span
-            FROM _stage
-            UNION ALL
-            SELECT (line - $header_lines) - row_number() OVER (ORDER BY line), 1, line, span
-            FROM rejects
-        )
-        SELECT after_good, is_reject, line,
-               $header_lines + 1 + coalesce(sum(span) OVER (ORDER BY after_good, is_reject, line
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS physical_line
-        FROM merged
-        """,
-        {"header_lines": header_lines},
-    )
+    records.number_csv_records(con, "_stage", columns, header_lines, into="_records")
     con.execute(
         """
         INSERT INTO _reject_lines
@@ -882,7 +854,7 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, lines: bool) -> list
     header = exports.unique_names(keys)
     # Values come out as text exactly as CSV cells do; the contract check then types them.
     # Keys are parameters, in JSONPath form so that a key starting with $ or / is a key too.
-    extracted = "".join(f"_json ->> ? AS {_ident(h)}, " for h in header)
+    extracted = "".join(f"_json ->> ? AS {ident(h)}, " for h in header)
     con.execute(
         f"CREATE TEMP TABLE _stage AS SELECT {extracted} _line, _raw, "
         "_json IS NOT NULL AS _valid_json FROM _objects",
@@ -896,19 +868,15 @@ def _json_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _value_expr(column: Column, source: str | None) -> str:
     """The cleaned text value of a contract column (NULL when absent or empty)."""
     if source is None:
         return "NULL::VARCHAR"
-    ref = _ident(source)
+    ref = ident(source)
     if column.kind == TEXT:
         return f"nullif({ref}, '')"
     if column.kind == ENUM:
@@ -951,7 +919,7 @@ def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
     if column.references and registry:
         reasons.append(
             f"CASE WHEN {value} IS NOT NULL AND {value} NOT IN "
-            f"(SELECT entity_id FROM registry.{_ident(column.references)}) "
+            f"(SELECT entity_id FROM registry.{ident(column.references)}) "
             f"THEN 'unknown {name}: ' || {shown} || ' is not in the registry''s "
             f"{column.references}.csv (add it there, then drop the rows again)' END"
         )
@@ -1018,7 +986,7 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
         source = by_name.get(column.name)
         value = _value_expr(column, source)
         parsed = _parsed_expr(column, value)
-        selects.append(f"{parsed} AS {_ident(column.name)}")
+        selects.append(f"{parsed} AS {ident(column.name)}")
         reasons.extend(_reason_exprs(column, source, value, parsed, params, registry))
         parsed_of[column.name] = parsed
     for column in DATASETS[dataset]:
@@ -1032,7 +1000,7 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
     staged = {r[0] for r in con.execute("DESCRIBE _stage").fetchall()}
     # a CSV record is kept as JSON text only when it is quarantined (most rows never are)
     raw = "_raw" if "_raw" in staged else (
-        "to_json(struct_pack(" + ", ".join(_ident(h) for h in header) + "))::VARCHAR")
+        "to_json(struct_pack(" + ", ".join(ident(h) for h in header) + "))::VARCHAR")
     con.execute(
         f"""
         CREATE TEMP TABLE _checked AS
@@ -1042,10 +1010,10 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
         """,
         params,
     )
-    names = ", ".join(_ident(c.name) for c in DATASETS[dataset])
+    names = ", ".join(ident(c.name) for c in DATASETS[dataset])
     con.execute(
         f"""
-        INSERT INTO raw.{_ident(dataset)}
+        INSERT INTO raw.{ident(dataset)}
         SELECT {names}, ?, ?, ?, _line, now() FROM _checked WHERE _reason IS NULL
         """,
         [load_id, run_id, relative],

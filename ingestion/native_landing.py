@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from govpulse.warehouse.sql import literal
+
 log = logging.getLogger(__name__)
 
 REPORT_PREFIX = "_fetch_report-"
@@ -205,9 +207,6 @@ RECORD_SHAPES: tuple[RecordShape, ...] = (
 )
 
 
-def _lit(text: str) -> str:
-    """A SQL string literal of our own constant text (paths and words of RECORD_SHAPES)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _name(path: str) -> str:
@@ -221,21 +220,21 @@ def _problems_sql(shape: RecordShape, record: str) -> list[str]:
         problems.append(f"CASE WHEN json_type({record}) <> 'OBJECT' "
                         "THEN 'the record is not a JSON object' END")
     for path in shape.ids:
-        value = f"({record} ->> {_lit(path)})"
+        value = f"({record} ->> {literal(path)})"
         problems.append(f"CASE WHEN nullif(trim({value}), '') IS NULL "
-                        f"THEN {_lit('no ' + _name(path))} END")
+                        f"THEN {literal('no ' + _name(path))} END")
     if shape.time is not None:
-        value = f"({record} ->> {_lit(shape.time)})"
+        value = f"({record} ->> {literal(shape.time)})"
         target = "TIMESTAMPTZ" if shape.time_format == ISO else "BIGINT"
         field = _name(shape.time)
         problems.append(
-            f"CASE WHEN {value} IS NULL THEN {_lit(f'no publication time ({field})')}"
+            f"CASE WHEN {value} IS NULL THEN {literal(f'no publication time ({field})')}"
             f" WHEN try_cast({value} AS {target}) IS NULL "
-            f"THEN {_lit(f'{field} is not {shape.time_format}')} END")
+            f"THEN {literal(f'{field} is not {shape.time_format}')} END")
     for path in shape.counters:
-        value = f"({record} ->> {_lit(path)})"
+        value = f"({record} ->> {literal(path)})"
         problems.append(f"CASE WHEN {value} IS NOT NULL AND try_cast({value} AS BIGINT) IS NULL "
-                        f"THEN {_lit(_name(path) + ' is not a whole number')} END")
+                        f"THEN {literal(_name(path) + ' is not a whole number')} END")
     return problems
 
 
@@ -246,16 +245,16 @@ def record_rule_sql(shape: RecordShape) -> str:
         source, record, line = "raw.api_captures c", "c.response", "1::BIGINT"
         where_list = "the response"
     else:
-        source = f"raw.api_captures c, json_each(c.response, {_lit(shape.records)}) AS item"
+        source = f"raw.api_captures c, json_each(c.response, {literal(shape.records)}) AS item"
         record, line = "item.value", "item.key::BIGINT + 1"
         where_list = _name(shape.records)
     problems = ", ".join(_problems_sql(shape, record))
     return f"""
         INSERT INTO ops.quarantine
-        SELECT run_id, {_lit(shape.dataset)}, file, line,
-               platform || ' ' || endpoint || ' record ' || line || ' of ' || {_lit(where_list)}
+        SELECT run_id, {literal(shape.dataset)}, file, line,
+               platform || ' ' || endpoint || ' record ' || line || ' of ' || {literal(where_list)}
                    || ': ' || problems || '. Left out of the rating; to fix: '
-                   || {_lit(shape.fix)},
+                   || {literal(shape.fix)},
                NULL, now()
         FROM (
             SELECT ?::VARCHAR AS run_id, c._file AS file, c.platform, c.endpoint,

@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
 CHUNK_BYTES = 16 * 1024 * 1024  # numpy arrays of a block stay within ~10x this
@@ -271,3 +272,42 @@ def _json_values(path: Path):
                     return
                 else:
                     raise CountError("JSON array cut short or broken (no , or ] after a value)")
+
+
+def number_csv_records(con: duckdb.DuckDBPyConnection, table: str, columns: str,
+                       header_lines: int, into: str) -> None:
+    """Create temp table `into` (after_good, is_reject, line, physical_line): the first
+    physical line of every record of a CSV file DuckDB read into `table` (WITH ORDINALITY,
+    its columns `columns`, quoted and comma-separated) or rejected into `reject_errors`.
+
+    Physical line of a record = the lines before the first record + the lines of every record
+    before it, good or rejected; a record spans 1 + the line breaks inside its quoted fields.
+    reject_errors numbers records (its `line` - header_lines is the record number: a skipped
+    preamble and the header count one line each), so rejects are merged back in by that
+    number. With CRLF line ends a rejected csv_line starts with the previous line's leftover
+    LF, which is no line of the record."""
+    con.execute(
+        f"""
+        CREATE TEMP TABLE {into} AS
+        WITH rejects AS (
+            SELECT line, 1 + length(ltrim(any_value(csv_line), chr(13) || chr(10)))
+                       - length(replace(ltrim(any_value(csv_line), chr(13) || chr(10)),
+                                        chr(10), '')) AS span
+            FROM reject_errors GROUP BY line
+        ),
+        merged AS (
+            SELECT ordinality AS after_good, 0 AS is_reject, 0 AS line,
+                   1 + list_sum(list_transform(list_value({columns}),
+                       v -> coalesce(length(v) - length(replace(v, chr(10), '')), 0))) AS span
+            FROM {table}
+            UNION ALL
+            SELECT (line - $header_lines) - row_number() OVER (ORDER BY line), 1, line, span
+            FROM rejects
+        )
+        SELECT after_good, is_reject, line,
+               $header_lines + 1 + coalesce(sum(span) OVER (ORDER BY after_good, is_reject, line
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS physical_line
+        FROM merged
+        """,
+        {"header_lines": header_lines},
+    )

@@ -20,6 +20,7 @@ import duckdb
 
 from govpulse.contract import PLATFORMS
 from govpulse.warehouse.schema import REGISTRY_LOADS_DDL
+from govpulse.warehouse.sql import ident
 from ingestion import vendor_files as exports
 
 LEVELS = ("region", "district", "city", "city_district", "body")
@@ -100,8 +101,6 @@ class RegistryError(Exception):
         )
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # Names keep their spelling; ids, enums, numbers and dates are trimmed.
@@ -110,8 +109,8 @@ _NAME_COLUMNS = {"name_ru", "name_kk", "alias", "owner_name"}
 
 def _typed(column: str, sql_type: str) -> str:
     if column in _NAME_COLUMNS:
-        return f"nullif({_ident(column)}, '') AS {_ident(column)}"
-    return f"CAST(nullif(trim({_ident(column)}), '') AS {sql_type}) AS {_ident(column)}"
+        return f"nullif({ident(column)}, '') AS {ident(column)}"
+    return f"CAST(nullif(trim({ident(column)}), '') AS {sql_type}) AS {ident(column)}"
 
 
 # Control characters (tab, line break, NUL, ESC...): never part of a name or an id, and they
@@ -146,9 +145,9 @@ def _read(con: duckdb.DuckDBPyConnection, registry_dir: Path, name: str,
                                         f"add the column {column} to the header"))
                 ok = False
             else:
-                con.execute(f"ALTER TABLE _reg_{name} ADD COLUMN {_ident(column)} VARCHAR")
+                con.execute(f"ALTER TABLE _reg_{name} ADD COLUMN {ident(column)} VARCHAR")
             continue
-        col = _ident(column)
+        col = ident(column)
         checks: list[tuple[str, list[object], str, str]] = [(
             f"regexp_matches({col}, ?)", [_CONTROL], f"control character in {column}",
             "remove it: registry values are one line of text, without tabs or control "
@@ -207,7 +206,7 @@ def _read_text(con: duckdb.DuckDBPyConnection, path: Path, name: str,
     # A record's first line: 2 + the lines of every record before it (1 + its line breaks).
     # The reader numbers a rejected record by records (its line if no record before it spans
     # lines): the registry stops on it anyway, the message gives the record number too.
-    columns = ", ".join(_ident(h) for h in header)
+    columns = ", ".join(ident(h) for h in header)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _reg_{name} AS
@@ -335,7 +334,7 @@ def _check_consistency(con: duckdb.DuckDBPyConnection, problems: list[Problem]) 
     _check_intervals(con, problems)
     _check_entity_versions(con, problems)
     for name, keys, fix in _UNIQUE_KEYS:
-        cols = ", ".join(f"trim({_ident(k)})" for k in keys)
+        cols = ", ".join(f"trim({ident(k)})" for k in keys)
         rows = con.execute(
             f"""
             SELECT _line, first_line, key FROM (
@@ -409,7 +408,7 @@ def load_registry(con: duckdb.DuckDBPyConnection, registry_dir: Path,
                 f"CREATE OR REPLACE TABLE registry.{name} AS SELECT {columns} FROM _reg_{name}"
             )
         else:
-            empty = ", ".join(f"NULL::{t} AS {_ident(c)}" for c, t, _, _ in spec)
+            empty = ", ".join(f"NULL::{t} AS {ident(c)}" for c, t, _, _ in spec)
             con.execute(f"CREATE OR REPLACE TABLE registry.{name} AS SELECT {empty} LIMIT 0")
         counts[name] = con.execute(f"SELECT count(*) FROM registry.{name}").fetchone()[0]
     con.executemany(

@@ -126,6 +126,8 @@ from pathlib import Path
 import duckdb
 
 from govpulse.contract import DATASETS
+from govpulse.warehouse.sql import ident, literal
+from ingestion import records
 
 BA_CSV = "brand_analytics_csv"
 BA_JSON = "brand_analytics_json"
@@ -381,17 +383,13 @@ def _looks_cyrillic(data: bytes) -> bool:
 # SQL: value maps as temp macros, shared by the three formats
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _lookup(key_expr: str, mapping: dict[str, str], default: str) -> str:
     """mapping[key] else default; a MAP, not `CASE key WHEN`, which evaluates key per branch."""
-    pairs = ", ".join(f"{_sql_string(k)}: {_sql_string(v)}" for k, v in mapping.items())
+    pairs = ", ".join(f"{literal(k)}: {literal(v)}" for k, v in mapping.items())
     return f"coalesce(MAP {{{pairs}}}[{key_expr}], {default})"
 
 
@@ -399,15 +397,15 @@ def _sentiment_macro() -> str:
     k = "lower(trim(s))"
     whens = []
     for value, prefixes in SENTIMENT_PREFIXES.items():
-        exact = ", ".join(_sql_string(v) for v in SENTIMENT_VALUES[value])
-        starts = " OR ".join(f"starts_with({k}, {_sql_string(p)})" for p in prefixes)
-        whens.append(f"WHEN {k} IN ({exact}) OR {starts} THEN {_sql_string(value)}")
+        exact = ", ".join(literal(v) for v in SENTIMENT_VALUES[value])
+        starts = " OR ".join(f"starts_with({k}, {literal(p)})" for p in prefixes)
+        whens.append(f"WHEN {k} IN ({exact}) OR {starts} THEN {literal(value)}")
     return f"CASE WHEN {k} = '' THEN NULL {' '.join(whens)} ELSE {k} END"
 
 
 def _entity_token_expr() -> str:
     named = " ".join(
-        f"WHEN {_sql_string('&' + name + ';')} THEN {_sql_string(char)}"
+        f"WHEN {literal('&' + name + ';')} THEN {literal(char)}"
         for name, char in NAMED_ENTITIES.items()
     )
     hex_code = "try_cast('0x' || substr(tok, 4, length(tok) - 4) AS INTEGER)"
@@ -607,36 +605,9 @@ def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path, read_path: Path) -
     )
     columns = [r[0] for r in con.execute("DESCRIBE _gpx_read").fetchall()
                if r[0] != "ordinality"]
-    # Physical line of a record = header line + 1 + the lines of every record before it, good or
-    # rejected (a record spans 1 + the line breaks inside its quoted fields). reject_errors
-    # counts lines from the top of the file but the skipped preamble and the header as one line
-    # each, so its `line` - header line is the record number. A CRLF file's rejected csv_line
-    # starts with the LF of the line end before it, which is no line of the record.
-    con.execute(
-        """
-        CREATE TEMP TABLE _gpx_records AS
-        WITH rejects AS (
-            SELECT line, 1 + length(ltrim(any_value(csv_line), chr(13) || chr(10)))
-                       - length(replace(ltrim(any_value(csv_line), chr(13) || chr(10)),
-                                        chr(10), '')) AS span
-            FROM reject_errors GROUP BY line
-        ),
-        merged AS (
-            SELECT ordinality AS after_good, 0 AS is_reject, 0 AS line,
-                   1 + list_sum(list_transform(list_value(*COLUMNS(* EXCLUDE (ordinality))),
-                       v -> coalesce(length(v) - length(replace(v, chr(10), '')), 0))) AS span
-            FROM _gpx_read
-            UNION ALL
-            SELECT (line - $header_line) - row_number() OVER (ORDER BY line), 1, line, span
-            FROM rejects
-        )
-        SELECT after_good, is_reject, line,
-               $header_line + 1 + coalesce(sum(span) OVER (ORDER BY after_good, is_reject, line
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS physical_line
-        FROM merged
-        """,
-        {"header_line": header_line},
-    )
+    # the preamble before the header counts as one line in reject_errors, as the header does
+    records.number_csv_records(con, "_gpx_read", "*COLUMNS(* EXCLUDE (ordinality))",
+                               header_line, into="_gpx_records")
     # landing quarantines the parser's rejects of a .csv file from these two tables
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _reject_lines AS "
@@ -649,7 +620,7 @@ def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path, read_path: Path) -
     def col(*names: str) -> str:
         for name in names:
             if name.lower() in by_name:
-                return f"r.{_ident(by_name[name.lower()])}"
+                return f"r.{ident(by_name[name.lower()])}"
         return "NULL::VARCHAR"
 
     def has(*names: str) -> bool:
@@ -696,7 +667,7 @@ def _stage_ba_csv(con: duckdb.DuckDBPyConnection, path: Path, read_path: Path) -
 
 def _json_source(fmt: str) -> str:
     def g(path: str) -> str:
-        return f"(_json ->> {_sql_string(path)})"
+        return f"(_json ->> {literal(path)})"
 
     if fmt == BA_JSON:
         fields = {
@@ -717,7 +688,7 @@ def _json_source(fmt: str) -> str:
         has_author = f"nullif(trim({author}), '') IS NOT NULL"
         has_channel = (f"coalesce(nullif(trim({g('$.channel.url')}), ''), "
                        f"nullif(trim({g('$.channel.name')}), '')) IS NOT NULL")
-        media = ", ".join(_sql_string(v) for v in MEDIA_RESOURCE_TYPES)
+        media = ", ".join(literal(v) for v in MEDIA_RESOURCE_TYPES)
         derived_type = f"""CASE
             WHEN nullif(trim(coalesce({g('$.authorType')}, {g('$.author.type')})), '') IS NOT NULL
                 THEN coalesce({g('$.authorType')}, {g('$.author.type')})

@@ -27,6 +27,7 @@ import duckdb
 from govpulse import settings
 from govpulse.publish.folders import exchange
 from govpulse.warehouse.schema import memory_limit
+from govpulse.warehouse.sql import ident, literal
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,8 @@ CRASH_PAUSE_ENV = "GOVPULSE_CRASH_PAUSE"
 CRASH_PAUSE_MARKER_ENV = "GOVPULSE_CRASH_PAUSE_MARKER"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def previous_of(target: Path) -> Path:
@@ -88,8 +85,8 @@ def _write_copy(warehouse: Path, tmp: Path,
                 finish: Callable[[duckdb.DuckDBPyConnection], None] | None) -> None:
     con = duckdb.connect(config={"memory_limit": memory_limit()})
     try:
-        con.execute(f"ATTACH {_literal(str(warehouse))} AS src (READ_ONLY)")
-        con.execute(f"ATTACH {_literal(str(tmp))} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+        con.execute(f"ATTACH {literal(str(warehouse))} AS src (READ_ONLY)")
+        con.execute(f"ATTACH {literal(str(tmp))} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
         _copy(con, catalog=warehouse.stem)
         if finish is not None:
             finish(con)
@@ -241,11 +238,11 @@ def _copy(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
         if kind != "table":
             continue
         redacted = REDACTED_COLUMNS.get((schema, name), ())
-        replace = ", ".join(f"NULL AS {_ident(c)}" for c in redacted)
+        replace = ", ".join(f"NULL AS {ident(c)}" for c in redacted)
         columns = f"* REPLACE ({replace})" if replace else "*"
         con.execute(
-            f"CREATE TABLE pub.{schema}.{_ident(name)} AS "
-            f"SELECT {columns} FROM src.{schema}.{_ident(name)}"
+            f"CREATE TABLE pub.{schema}.{ident(name)} AS "
+            f"SELECT {columns} FROM src.{schema}.{ident(name)}"
         )
     # Views are re-created inside the published file so they refer to its own tables; a view
     # over another view waits until that one exists.
@@ -266,7 +263,7 @@ def _copy(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
     """CTAS and re-created views drop comments: copy them from the source catalog."""
-    schemas = ", ".join(_literal(s) for s in PUBLISHED_SCHEMAS)
+    schemas = ", ".join(literal(s) for s in PUBLISHED_SCHEMAS)
     comments = con.execute(
         f"""
         SELECT 'TABLE', schema_name, table_name, NULL, comment FROM duckdb_tables()
@@ -281,12 +278,12 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
         """
     ).fetchall()
     for kind, schema, name, column, comment in comments:
-        target = f"pub.{_ident(schema)}.{_ident(name)}"
+        target = f"pub.{ident(schema)}.{ident(name)}"
         if column is not None:
-            target += f".{_ident(column)}"
-        con.execute(f"COMMENT ON {kind} {target} IS {_literal(comment)}")
+            target += f".{ident(column)}"
+        con.execute(f"COMMENT ON {kind} {target} IS {literal(comment)}")
 
 
 def _unqualified(view_sql: str, catalog: str) -> str:
     """dbt writes views naming the warehouse's catalog; in the published file they must not."""
-    return view_sql.replace(f"{_ident(catalog)}.", "").replace(f"{catalog}.", "")
+    return view_sql.replace(f"{ident(catalog)}.", "").replace(f"{catalog}.", "")
