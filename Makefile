@@ -40,13 +40,14 @@ demo: install  ## generate a demo inbox, run two weeks, their month and year thr
 	@$(DEMO_ENV) $(RUN) govpulse run annual --year $(DEMO_YEAR)
 	@$(DEMO_ENV) $(RUN) govpulse show
 
-test: install lint  ## lint and run the whole test suite (real Airflow, dbt, DuckDB, GX)
+test: install lint  ## lint and run the whole test suite: every tier (real Airflow, dbt, DuckDB, GX)
 	# two workers, whole files each (module fixtures run DAGs once); a DAG run waits on
-	# subprocesses and Airflow's loop about half the time, so 2 cores overlap well
-	$(RUN) pytest -n 2 --dist loadfile
+	# subprocesses and Airflow's loop about half the time, so 2 cores overlap well. Files go
+	# out in the order tests/conftest.py sorts them (slowest first), not by test count
+	$(RUN) pytest -n 2 --dist loadfile --no-loadscope-reorder
 
-test-fast: install lint  ## lint and the tests that run no Airflow DAG (about three minutes: the inner loop)
-	$(RUN) pytest -n 2 --dist loadfile -m "not dag"
+test-fast: install lint  ## lint and the unit and dbt tiers: no Airflow (about three minutes: the inner loop)
+	$(RUN) pytest -n 2 --dist loadfile --no-loadscope-reorder -m "unit or dbt"
 
 BENCH_SCALES ?= 0.01 0.1 1
 

@@ -4,9 +4,6 @@ command end to end, and (for both Meta platforms at once) the dbt staging of its
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +14,6 @@ from types import SimpleNamespace
 import duckdb
 import pytest
 
-from govpulse.settings import DBT_PROJECT_DIR
 from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.connectors import base
 from ingestion.connectors.base import AuthError, ConnectorError, PageUnavailable
@@ -316,7 +312,7 @@ def facebook_server() -> FacebookServer:
     return FacebookServer([FbPage("111", "Akimat", 10230, 11874, posts)], token=FB_TOKEN)
 
 
-def test_staging_maps_native_json(tmp_path, monkeypatch):
+def test_staging_maps_native_json(tmp_path, monkeypatch, dbt):
     """Captures written by both Meta connectors, landed as a run lands them, staged by dbt."""
     inbox = tmp_path / "inbox"
     reg = registry(tmp_path / "registry", [("ig_own", "instagram", OWN_ID),
@@ -334,13 +330,7 @@ def test_staging_maps_native_json(tmp_path, monkeypatch):
         land_inbox(con, inbox, "run-1")
     models = ["stg_instagram__page_snapshots", "stg_instagram__page_posts",
               "stg_facebook__page_snapshots", "stg_facebook__page_posts"]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "run", "--select", *models,
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, "GOVPULSE_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"},
-        capture_output=True, text=True, check=False,
-    )
+    result = dbt("run", models, warehouse, tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")

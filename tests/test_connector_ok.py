@@ -4,7 +4,7 @@ which checks every request's signature; the staging check shares one dbt run wit
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ from ingestion.connectors.fetch import fetch_platform
 from ingestion.connectors.native import Capture, Page
 from tests.platform_servers import serve
 from tests.platform_servers.ok import Group, OkServer, topic
-from tests.test_connector_vk import END, PERIOD, START, snapshot_of, staged, write_registry
+from tests.support import fetcher
+from tests.test_connector_vk import END, PERIOD, START, snapshot_of, write_registry
 
 GID, OTHER = "52773632475330", "52773632475399"
 PAGE = Page("p-ok-001", "ok", GID, "A", "official_region")
@@ -47,17 +48,14 @@ def served() -> Iterator[tuple[OkServer, str]]:
 
 
 @pytest.fixture
-def server(served: tuple[OkServer, str], monkeypatch: pytest.MonkeyPatch) -> OkServer:
+def server(served: tuple[OkServer, str], api_env: Callable[..., None]) -> OkServer:
     fixture, url = served
     make_server(fixture)  # a fresh state for every test
-    monkeypatch.setenv("GOVPULSE_OK_API_URL", url)
-    monkeypatch.setenv("GOVPULSE_OK_TOKEN", fixture.token)
-    monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+    api_env("ok", url, fixture.token)
     return fixture
 
 
-def fetch(page: Page = PAGE) -> list[Capture]:
-    return list(ok.fetch_page(ok.Client.from_env(), page, PERIOD))
+fetch = fetcher(ok, PAGE, PERIOD)
 
 
 def topics_of(captures: list[Capture]) -> list[dict[str, Any]]:
@@ -211,8 +209,8 @@ def test_fetch_platform_end_to_end(server: OkServer, tmp_path: Path) -> None:
 
 
 # ---- staging -------------------------------------------------------------------------------
-def test_staging_maps_native_json() -> None:
-    rows = staged()  # one dbt run builds the VK and OK models (see tests/test_connector_vk.py)
+def test_staging_maps_native_json(vk_ok_staged: dict[str, list[dict[str, Any]]]) -> None:
+    rows = vk_ok_staged  # one dbt run builds the VK and OK models (tests/test_connector_vk.py)
     [snapshot] = rows["stg_ok__page_snapshots"]
     assert (snapshot["platform_page_id"], snapshot["subscribers"]) == (GID, 104532)
     posts = rows["stg_ok__page_posts"]

@@ -3,20 +3,13 @@ covers the week and stops, rate limits are waited out, a refused token stops at 
 written nowhere, a deleted channel is skipped, counters come through as sent, and the staging
 models map the landed captures.
 
-This module also holds `staged_api_warehouse()`, the one dbt invocation shared by the
-telegram, youtube and x connector tests."""
+This module also holds `build_api_staging()`, the one dbt invocation shared by the telegram,
+youtube and x connector tests (the session fixture `api_staged` in conftest.py)."""
 
 from __future__ import annotations
 
-import atexit
-import functools
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +17,6 @@ from typing import Any
 import pytest
 import requests
 
-from govpulse.settings import DBT_PROJECT_DIR
 from govpulse.warehouse.schema import connect
 from ingestion.connectors import telegram
 from ingestion.connectors.base import (
@@ -50,7 +42,7 @@ from tests.platform_servers.telegram import (
     flood_control,
     post,
 )
-from tests.support import write_files
+from tests.support import DbtResult, fetcher, write_files
 
 PERIOD = Period(date(2026, 11, 13))
 START = int(PERIOD.start_at.timestamp())  # 2026-11-12T19:00Z
@@ -99,17 +91,12 @@ def posts_items(captures: list[Capture]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[TGStatServer]:
-    fixture = sample_server()
-    with serve(fixture) as url:
-        monkeypatch.setenv("GOVPULSE_TELEGRAM_API_URL", url)
-        monkeypatch.setenv("GOVPULSE_TELEGRAM_TOKEN", TOKEN)
-        monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+def server(serve_api: Callable[..., Any]) -> Iterator[TGStatServer]:
+    with serve_api("telegram", sample_server(), TOKEN) as fixture:
         yield fixture
 
 
-def fetch(page: Page = PAGE) -> list[Capture]:
-    return list(telegram.fetch_page(telegram.Client.from_env(), page, PERIOD))
+fetch = fetcher(telegram, PAGE, PERIOD)
 
 
 def test_paging_covers_the_week_and_stops_at_older_posts(server: TGStatServer) -> None:
@@ -302,14 +289,11 @@ def write_sample_captures(inbox: Path) -> None:
             write_capture(inbox, "telegram", PERIOD, capture, CAPTURED_AT + timedelta(seconds=n))
 
 
-@functools.cache
-def staged_api_warehouse() -> Path:
-    """Captures of the three platforms landed into a scratch warehouse, then one `dbt build`
-    of their staging models (unit tests included); returns the warehouse path."""
+def build_api_staging(dbt: Callable[..., DbtResult], root: Path) -> Path:
+    """Captures of the three platforms landed into a scratch warehouse under root, then one
+    `dbt build` of their staging models (unit tests included); returns the warehouse path."""
     from tests import test_connector_x, test_connector_youtube
 
-    root = Path(tempfile.mkdtemp(prefix="govpulse-api-staging-"))
-    atexit.register(shutil.rmtree, root, True)
     inbox = root / "inbox"
     for write in (write_sample_captures, test_connector_youtube.write_sample_captures,
                   test_connector_x.write_sample_captures):
@@ -322,21 +306,14 @@ def staged_api_warehouse() -> Path:
     assert landed.files_loaded > 0 and landed.rows_quarantined == len(reasons) > 0
     assert all(r.startswith("youtube playlistItems.list record ") and "videoPublishedAt" in r
                for r in reasons), reasons
-    env = {**os.environ, "GOVPULSE_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [str(dbt), "build", "--select", *API_STAGING_MODELS,
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-        env=env, capture_output=True, text=True, check=False,
-    )
+    result = dbt("build", API_STAGING_MODELS, warehouse, root)
     assert result.returncode == 0, result.stdout[-4000:]
     return warehouse
 
 
-def staged(model: str) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
-    """(column names and types, rows as dicts) of one staging model."""
-    with connect(staged_api_warehouse(), read_only=True) as con:
+def staged(warehouse: Path, model: str) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """(column names and types, rows as dicts) of one staging model of `api_staged`."""
+    with connect(warehouse, read_only=True) as con:
         columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE staging.{model}").fetchall()]
         cursor = con.execute(f"SELECT * FROM staging.{model} ORDER BY ALL")
         names = [d[0] for d in cursor.description]
@@ -344,13 +321,13 @@ def staged(model: str) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
     return columns, rows
 
 
-def test_staging_maps_native_json() -> None:
-    columns, snapshots = staged("stg_telegram__page_snapshots")
+def test_staging_maps_native_json(api_staged: Path) -> None:
+    columns, snapshots = staged(api_staged, "stg_telegram__page_snapshots")
     assert columns == SNAPSHOT_COLUMNS
     assert [(s["platform_page_id"], s["captured_at"], s["subscribers"], s["_line"])
             for s in snapshots] == [("almaty_akimat", CAPTURED_AT, 204818, 1)]
 
-    columns, posts = staged("stg_telegram__page_posts")
+    columns, posts = staged(api_staged, "stg_telegram__page_posts")
     assert columns == POST_COLUMNS
     expected = {str(p["id"]): p for p in week_channel().posts if START <= p["date"] < END}
     assert {p["post_id"] for p in posts} == set(expected)

@@ -3,16 +3,10 @@ and the VK and OK staging models over captures the connectors wrote (one dbt run
 
 from __future__ import annotations
 
-import atexit
-import functools
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -21,7 +15,6 @@ from typing import Any
 import duckdb
 import pytest
 
-from govpulse.settings import DBT_PROJECT_DIR
 from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.connectors import vk
 from ingestion.connectors.base import AuthError, ConnectorError, PageUnavailable
@@ -30,7 +23,7 @@ from ingestion.connectors.native import Capture, Page, Period, write_capture
 from ingestion.native_landing import discover_api_files, land_api_file
 from tests.platform_servers import serve
 from tests.platform_servers.vk import Community, VkServer, post
-from tests.support import write_files
+from tests.support import DbtResult, fetcher, write_files
 
 PERIOD = Period(date(2026, 11, 13))  # [2026-11-12 19:00Z, 2026-11-19 19:00Z)
 START, END = int(PERIOD.start_at.timestamp()), int(PERIOD.end_at.timestamp())
@@ -79,17 +72,14 @@ def served() -> Iterator[tuple[VkServer, str]]:
 
 
 @pytest.fixture
-def server(served: tuple[VkServer, str], monkeypatch: pytest.MonkeyPatch) -> VkServer:
+def server(served: tuple[VkServer, str], api_env: Callable[..., None]) -> VkServer:
     fixture, url = served
     make_server(fixture)  # a fresh state for every test
-    monkeypatch.setenv("GOVPULSE_VK_API_URL", url + "/method")
-    monkeypatch.setenv("GOVPULSE_VK_TOKEN", TOKEN)
-    monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+    api_env("vk", url + "/method", TOKEN)
     return fixture
 
 
-def fetch(page: Page = PAGE) -> list[Capture]:
-    return list(vk.fetch_page(vk.Client.from_env(), page, PERIOD))
+fetch = fetcher(vk, PAGE, PERIOD)
 
 
 def wall_items(captures: list[Capture]) -> list[dict[str, Any]]:
@@ -333,14 +323,13 @@ STAGING_MODELS = ("stg_vk__page_snapshots", "stg_vk__page_posts", "stg_vk__menti
                   "stg_ok__page_snapshots", "stg_ok__page_posts")
 
 
-@functools.cache
-def staged() -> dict[str, list[dict[str, Any]]]:
+def build_vk_ok_staging(dbt: Callable[..., DbtResult],
+                        root: Path) -> dict[str, list[dict[str, Any]]]:
     """Fetch from both fixture servers with the real connectors, land the capture files into a
-    scratch warehouse, build the VK and OK staging models once and return their rows."""
+    scratch warehouse under root, build the VK and OK staging models once and return their
+    rows (the session fixture `vk_ok_staged` in conftest.py)."""
     from tests.test_connector_ok import make_server as make_ok_server
 
-    root = Path(tempfile.mkdtemp(prefix="govpulse-vk-ok-staging-"))
-    atexit.register(shutil.rmtree, root, True)  # outlives a test's tmp_path, not the session
     inbox = root / "inbox"
     vk_server, ok_server = make_server(), make_ok_server()
     add_search_posts(vk_server)
@@ -359,14 +348,7 @@ def staged() -> dict[str, list[dict[str, Any]]]:
         ensure_schema(con)
         for load_id, path in enumerate(discover_api_files(inbox / "api"), start=1):
             land_api_file(con, path, path.relative_to(inbox).as_posix(), load_id, "test")
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [str(dbt), "build", "--select", " ".join(STAGING_MODELS),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-        env={**os.environ, "GOVPULSE_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"},
-        capture_output=True, text=True, check=False,
-    )
+    result = dbt("build", list(STAGING_MODELS), warehouse, root)
     assert result.returncode == 0, result.stdout[-4000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")
@@ -378,8 +360,8 @@ def staged() -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def test_staging_maps_native_json() -> None:
-    rows = staged()
+def test_staging_maps_native_json(vk_ok_staged: dict[str, list[dict[str, Any]]]) -> None:
+    rows = vk_ok_staged
     [snapshot] = rows["stg_vk__page_snapshots"]
     assert (snapshot["platform_page_id"], snapshot["subscribers"]) == (str(GROUP), 5400)
     assert snapshot["bot_share"] is None and snapshot["_line"] == 1

@@ -6,7 +6,7 @@ skipped, counters come through as sent, and staging maps the landed captures."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from tests.platform_servers.x import (
     invalid_request,
     too_many_requests,
 )
-from tests.support import write_files
+from tests.support import fetcher, write_files
 from tests.test_connector_telegram import POST_COLUMNS, SNAPSHOT_COLUMNS, staged
 
 PERIOD = Period(date(2026, 11, 13))
@@ -87,17 +87,12 @@ def timeline_items(captures: list[Capture]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[XServer]:
-    fixture = sample_server()
-    with serve(fixture) as url:
-        monkeypatch.setenv("GOVPULSE_X_API_URL", url + PREFIX)
-        monkeypatch.setenv("GOVPULSE_X_TOKEN", TOKEN)
-        monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+def server(serve_api: Callable[..., Any]) -> Iterator[XServer]:
+    with serve_api("x", sample_server(), TOKEN, PREFIX) as fixture:
         yield fixture
 
 
-def fetch(page: Page = PAGE) -> list[Capture]:
-    return list(x.fetch_page(x.Client.from_env(), page, PERIOD))
+fetch = fetcher(x, PAGE, PERIOD)
 
 
 def test_timeline_paging_covers_the_week_and_stops_at_older_posts(server: XServer) -> None:
@@ -251,13 +246,13 @@ def write_sample_captures(inbox: Path) -> None:
             write_capture(inbox, "x", PERIOD, capture, CAPTURED_AT + timedelta(seconds=n))
 
 
-def test_staging_maps_native_json() -> None:
-    columns, snapshots = staged("stg_x__page_snapshots")
+def test_staging_maps_native_json(api_staged: Path) -> None:
+    columns, snapshots = staged(api_staged, "stg_x__page_snapshots")
     assert columns == SNAPSHOT_COLUMNS
     assert [(s["platform_page_id"], s["captured_at"], s["subscribers"]) for s in snapshots] == [
         ("almaty_akimat", CAPTURED_AT, 583423)]
 
-    columns, posts = staged("stg_x__page_posts")
+    columns, posts = staged(api_staged, "stg_x__page_posts")
     assert columns == POST_COLUMNS
     user = week_user()
     expected = {p.post_id: p for p in user.posts if START <= p.created_at < END and not p.retweet}

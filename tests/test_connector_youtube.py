@@ -6,9 +6,10 @@ string and missing statistics come through as sent, and staging maps the landed 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ from tests.platform_servers.youtube import (
     quota_exceeded,
     rate_limit_exceeded,
 )
-from tests.support import write_files
+from tests.support import fetcher, write_files
 from tests.test_connector_telegram import POST_COLUMNS, SNAPSHOT_COLUMNS, staged
 
 PERIOD = Period(date(2026, 11, 13))
@@ -78,17 +79,12 @@ def video_items(captures: list[Capture]) -> list[dict]:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[YouTubeServer]:
-    fixture = sample_server()
-    with serve(fixture) as url:
-        monkeypatch.setenv("GOVPULSE_YOUTUBE_API_URL", url + PREFIX)
-        monkeypatch.setenv("GOVPULSE_YOUTUBE_TOKEN", KEY)
-        monkeypatch.setenv("GOVPULSE_HTTP_BACKOFF_SECONDS", "0.01")
+def server(serve_api: Callable[..., Any]) -> Iterator[YouTubeServer]:
+    with serve_api("youtube", sample_server(), KEY, PREFIX) as fixture:
         yield fixture
 
 
-def fetch(page: Page = PAGE) -> list[Capture]:
-    return list(youtube.fetch_page(youtube.Client.from_env(), page, PERIOD))
+fetch = fetcher(youtube, PAGE, PERIOD)
 
 
 def test_uploads_are_paged_past_the_week_with_statistics(server: YouTubeServer) -> None:
@@ -225,13 +221,13 @@ def write_sample_captures(inbox: Path) -> None:
             write_capture(inbox, "youtube", PERIOD, capture, CAPTURED_AT + timedelta(seconds=n))
 
 
-def test_staging_maps_native_json() -> None:
-    columns, snapshots = staged("stg_youtube__page_snapshots")
+def test_staging_maps_native_json(api_staged: Path) -> None:
+    columns, snapshots = staged(api_staged, "stg_youtube__page_snapshots")
     assert columns == SNAPSHOT_COLUMNS
     assert [(s["platform_page_id"], s["captured_at"], s["subscribers"]) for s in snapshots] == [
         (CHANNEL_ID, CAPTURED_AT, 1230000)]
 
-    columns, posts = staged("stg_youtube__page_posts")
+    columns, posts = staged(api_staged, "stg_youtube__page_posts")
     assert columns == POST_COLUMNS
     videos = {v.video_id: v for v in week_channel().videos[:100]}  # the two pages fetched
     assert {p["post_id"] for p in posts} == {k for k, v in videos.items() if not v.private}

@@ -95,12 +95,11 @@ def _write_env(path: Path, values: dict[str, str]) -> None:
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
 
 
-def _run_config(workdir: Path) -> subprocess.CompletedProcess[str]:
+def _run_config(cmd: list[str], workdir: Path) -> subprocess.CompletedProcess[str]:
     """`config` on a copy of docker-compose.yml in workdir (where its .env is looked up).
 
     The process environment is stripped so that nothing but workdir/.env can fill a variable.
     """
-    cmd = _compose_cmd()
     shutil.copy(COMPOSE, workdir / "docker-compose.yml")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)}
     return subprocess.run(
@@ -173,11 +172,17 @@ def compose_source() -> dict:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory) -> tuple[dict, dict[str, str]]:
+def docker_compose() -> list[str]:
+    """The docker-compose command (tier `system`)."""
+    return _compose_cmd()
+
+
+@pytest.fixture(scope="module")
+def rendered(docker_compose, tmp_path_factory) -> tuple[dict, dict[str, str]]:
     workdir = tmp_path_factory.mktemp("compose")
     env = _filled_env()
     _write_env(workdir / ".env", env)
-    result = _run_config(workdir)
+    result = _run_config(docker_compose, workdir)
     assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
     return yaml.safe_load(result.stdout), env
 
@@ -311,24 +316,24 @@ def test_rendered_api_port_is_loopback_only(rendered):
 # ---------------------------------------------------------------- (b) no defaults for secrets
 
 
-def test_config_fails_without_env_file(tmp_path):
-    result = _run_config(tmp_path)
+def test_config_fails_without_env_file(docker_compose, tmp_path):
+    result = _run_config(docker_compose, tmp_path)
     assert result.returncode != 0
 
 
-def test_config_fails_with_unfilled_env_example(tmp_path):
+def test_config_fails_with_unfilled_env_example(docker_compose, tmp_path):
     shutil.copy(ENV_EXAMPLE, tmp_path / ".env")
-    result = _run_config(tmp_path)
+    result = _run_config(docker_compose, tmp_path)
     assert result.returncode != 0
     assert "in .env" in result.stderr + result.stdout
 
 
 @pytest.mark.parametrize("secret", REQUIRED_SECRETS)
-def test_each_secret_is_mandatory(tmp_path, secret):
+def test_each_secret_is_mandatory(docker_compose, tmp_path, secret):
     env = _filled_env()
     env[secret] = ""
     _write_env(tmp_path / ".env", env)
-    result = _run_config(tmp_path)
+    result = _run_config(docker_compose, tmp_path)
     assert result.returncode != 0, f"config succeeded without {secret}"
     assert secret in result.stderr + result.stdout
 

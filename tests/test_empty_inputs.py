@@ -4,23 +4,15 @@ candidate validation, saying which inputs are missing; zeros of some units are n
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-
-import pytest
 
 from govpulse.quality import validation
 from tests import test_validation as candidates
 from tests.test_validation import MONTH, PERIOD, RUN, monthly, sql
 
-template = candidates.template  # the hand-made candidate warehouse of test_validation
+# the hand-made candidate warehouse of test_validation, a fresh copy for each test
+template, warehouse = candidates.template, candidates.warehouse
 
-
-@pytest.fixture
-def warehouse(template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(template, path)
-    return path
 
 EMPTY = ("mentions = 0, engagement = 0, engagement_per_1k_pop = NULL, "
          "sentiment_audience_net = 0")

@@ -9,8 +9,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from govpulse.warehouse.schema import connect
 from ingestion import vendor_files as exports
 from ingestion.landing import land_inbox
@@ -54,11 +52,6 @@ def ba_csv(rows: list[str]) -> str:
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "w.duckdb"
 
 
 def _land(warehouse: Path, inbox: Path, run_id: str = "r1"):

@@ -79,11 +79,6 @@ def inbox(tmp_path: Path) -> Path:
     return tmp_path / "inbox"
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "w.duckdb"
-
-
 def put(inbox: Path, relative: str, content: str | bytes) -> Path:
     path = inbox / relative
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,18 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from govpulse.warehouse.schema import connect
 from ingestion.landing import land_inbox
 from tests.support import write_files
 
 HEADER = "platform,mention_id,published_at,text,author_id,author_type,sentiment,likes\n"
-
-
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    return tmp_path / "w.duckdb"
 
 
 def _land(warehouse: Path, inbox: Path, run_id: str = "r1"):
