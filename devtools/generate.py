@@ -60,12 +60,12 @@ import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import duckdb
 
 from govpulse.contract import PLATFORMS
-from govpulse.warehouse.sql import literal
+from govpulse.warehouse.sql import first_row, literal
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGISTRY = REPO_ROOT / "registry" / "kz"
@@ -609,7 +609,7 @@ def _write_week(
 ) -> dict[str, list[tuple[str, int]]]:
     # this week's posts and last week's (re-captured this week)
     _create_posts(con, [ps - timedelta(weeks=1), ps])
-    ctx = {
+    ctx: dict[str, Any] = {
         "ps": f"DATE '{ps.isoformat()}'",
         "prev": f"DATE '{(ps - timedelta(weeks=1)).isoformat()}'",
         "ord": _ordinal(ps),
@@ -621,8 +621,8 @@ def _write_week(
         "export": f"(DATE '{(ps + timedelta(weeks=1)).isoformat()}'::TIMESTAMP"
                   f" + INTERVAL {EXPORT_HOURS} HOUR)",
     }
-    ctx["n_non_regions"], ctx["n_excluded"] = con.execute(
-        "SELECT (SELECT count(*) FROM non_regions), (SELECT count(*) FROM excluded)").fetchone()
+    ctx["n_non_regions"], ctx["n_excluded"] = first_row(con.execute(
+        "SELECT (SELECT count(*) FROM non_regions), (SELECT count(*) FROM excluded)"))
     # every timestamp of the week's files lies in this range (stale snapshots, old audits)
     ctx["utc_offset"] = _fixed_offset(con, ps - timedelta(days=160), ps + timedelta(days=9))
     tag = ps.isoformat()
@@ -1289,7 +1289,7 @@ def _add_pages(con: duckdb.DuckDBPyConnection, registry: Path, n_pages: int, tmp
     their bytes; table reg_pages gets them with `gen_no` (NULL for the registry's own pages).
     """
     con.execute("ALTER TABLE reg_pages ADD COLUMN gen_no INTEGER")
-    n_extra = n_pages - con.execute("SELECT count(*) FROM reg_pages").fetchone()[0]
+    n_extra = n_pages - first_row(con.execute("SELECT count(*) FROM reg_pages"))[0]
     if n_extra <= 0:
         return 0
     owners = con.execute("""
@@ -1333,7 +1333,7 @@ def _add_pages(con: duckdb.DuckDBPyConnection, registry: Path, n_pages: int, tmp
         ORDER BY rn(o.entity_id, p.platform, 'official', 1000000007), o.entity_id, p.platform
         LIMIT {round(n_extra * OFFICIAL_PCT / 100)};
     """)
-    n_official = con.execute("SELECT count(*) FROM gen_official").fetchone()[0]
+    n_official = first_row(con.execute("SELECT count(*) FROM gen_official"))[0]
     municipal = [owner[1] != "region" for owner in owners]
     n_akim = round(n_extra * AKIM_PCT / 100) if any(municipal) else 0
     akims = _apportion(n_akim, [int(m) for m in municipal])
@@ -1467,7 +1467,7 @@ def _add_pages(con: duckdb.DuckDBPyConnection, registry: Path, n_pages: int, tmp
             if out.read(1) != b"\n":
                 out.write(b"\n")
         _append(out, part)
-    return con.execute("SELECT count(*) FROM gen_pages").fetchone()[0]
+    return first_row(con.execute("SELECT count(*) FROM gen_pages"))[0]
 
 
 def _add_bodies(con: duckdb.DuckDBPyConnection, registry: Path) -> int:
@@ -1480,7 +1480,7 @@ def _add_bodies(con: duckdb.DuckDBPyConnection, registry: Path) -> int:
                    name_ru VARCHAR, name_kk VARCHAR, parent_id VARCHAR, specialty VARCHAR)""")
     con.executemany("INSERT INTO body_defs VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(k, *body) for k, body in enumerate(BODIES)])
-    added = con.execute("""
+    added = first_row(con.execute("""
         INSERT INTO reg_entities BY NAME
         SELECT entity_id, 'body' AS level, name_ru, name_kk,
                -- a registry without the parent region still gets the service, unattached
@@ -1488,7 +1488,7 @@ def _add_bodies(con: duckdb.DuckDBPyConnection, registry: Path) -> int:
                    AS parent_id,
                body_group, 1000000000 + k AS _row
         FROM body_defs WHERE entity_id NOT IN (SELECT entity_id FROM reg_entities)
-        """).fetchone()[0]
+        """))[0]
     if added:
         path = literal(str(registry / "entities.csv"))
         con.execute(f"""COPY (SELECT * EXCLUDE (_row) FROM reg_entities ORDER BY _row)

@@ -31,9 +31,9 @@ PATH_OPTIONS = (
 )
 
 
-def _checked(parse):  # noqa: ANN001, ANN202 - an argparse `type`
+def _checked(parse):
     """argparse shows a type's own message only for ArgumentTypeError."""
-    def parse_argument(value: str):  # noqa: ANN202
+    def parse_argument(value: str):
         try:
             return parse(value)
         except ValueError as exc:

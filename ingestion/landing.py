@@ -63,7 +63,7 @@ from govpulse.contract import (
     Column,
 )
 from govpulse.warehouse.schema import ensure_schema
-from govpulse.warehouse.sql import ident
+from govpulse.warehouse.sql import first_row, ident
 from ingestion import records
 from ingestion import vendor_files as exports
 from ingestion.connectors.native import API_FOLDER
@@ -279,16 +279,18 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str,
     ensure_schema(con)
     report = LandingReport(run_id=run_id)
     files, report.unknown_paths = discover(inbox)
-    for path in report.unknown_paths:
+    for unknown in report.unknown_paths:
         # not loadable, but never silently ignored: listed in the run's quarantine
         reason = (f"not loaded: expected <inbox>/<dataset>/<file> with dataset one of "
                   f"{', '.join(DATASETS)} and a {'/'.join(FILE_TYPES)} file")
-        _quarantine_file(con, run_id, path.split("/")[0], path, reason)
-        log.warning("%s: %s", path, reason)
+        _quarantine_file(con, run_id, unknown.split("/")[0], unknown, reason)
+        log.warning("%s: %s", unknown, reason)
     for n, (dataset, path) in enumerate(files, start=1):
         relative = path.relative_to(inbox).as_posix()
-        result = _land_one(con, report, dataset, path, relative, started, settle,
-                           lambda p, r, d, s, ds=dataset: _land_file(con, ds, p, r, d, run_id, s))
+        def land(p: Path, r: str, d: str, s: _Seen, ds: str = dataset) -> FileResult:
+            return _land_file(con, ds, p, r, d, run_id, s)
+
+        result = _land_one(con, report, dataset, path, relative, started, settle, land)
         if result is not None:
             log.log(logging.ERROR if result.conservation == MISMATCH else logging.INFO,
                     "[%d/%d] %s: %s", n, len(files), relative, result.accounting())
@@ -302,7 +304,7 @@ def _land_one(con: duckdb.DuckDBPyConnection, report: LandingReport, dataset: st
     """Skip, defer or land one file (`land` does it in one transaction); record the outcome."""
     seen, wait = _settled(path, started, settle)
     try:
-        if wait is None:
+        if wait is None and seen is not None:
             digest = file_hash(path)
             loaded_as = _loaded_as(con, digest)
             if loaded_as is not None:
@@ -320,7 +322,7 @@ def _land_one(con: duckdb.DuckDBPyConnection, report: LandingReport, dataset: st
         wait = f"cannot read the file ({exc.strerror})"
     except _Deferred as exc:
         wait = str(exc)
-    report.deferred.append((relative, wait))
+    report.deferred.append((relative, wait or "not ready"))
     log.warning("%s: not landed in this run, deferred to the next: %s", relative, wait)
     return None
 
@@ -329,11 +331,10 @@ def _loaded_as(con: duckdb.DuckDBPyConnection, digest: str) -> str | None:
     """The name under which a file with this content was loaded, or None."""
     # a file whose records did not add up is tried again by every run (and fails its raw
     # validation) until it is fixed or removed: a re-run must not publish without it
-    row = con.execute(
+    return first_row(con.execute(
         "SELECT min(file) FROM ops.loaded_files WHERE file_hash = ? "
         "AND conservation IS DISTINCT FROM ?", [digest, MISMATCH]
-    ).fetchone()
-    return row[0]
+    ))[0]
 
 
 def land_api_files(con: duckdb.DuckDBPyConnection, inbox: Path, run_id: str,
@@ -352,7 +353,7 @@ def _land_api_file(con: duckdb.DuckDBPyConnection, path: Path, relative: str, di
     result = FileResult(API_FOLDER, relative)
     con.execute("BEGIN TRANSACTION")
     try:
-        load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
+        load_id = first_row(con.execute("SELECT nextval('ops.load_id_seq')"))[0]
         before = _quarantined(con, run_id, relative)
         result.rows_loaded, error = land_api_file(con, path, relative, load_id, run_id)
         if error:
@@ -397,7 +398,7 @@ def _land_file(
     result.records = staged.records
     con.execute("BEGIN TRANSACTION")
     try:
-        load_id = con.execute("SELECT nextval('ops.load_id_seq')").fetchone()[0]
+        load_id = first_row(con.execute("SELECT nextval('ops.load_id_seq')"))[0]
         # a retried land task (same run) may have quarantined this file before: only this
         # attempt's entries count
         before = _quarantined(con, run_id, relative)
@@ -435,17 +436,17 @@ def _landed_counts(con: duckdb.DuckDBPyConnection, dataset: str, load_id: int, r
                    relative: str, before: int) -> tuple[int, int]:
     """Rows of the file in its raw table and in the quarantine (this attempt: `before` is the
     file's quarantine entries of the run when its transaction began)."""
-    loaded = con.execute(
+    loaded = first_row(con.execute(
         f"SELECT count(*) FROM raw.{ident(dataset)} WHERE _load_id = ?", [load_id]
-    ).fetchone()[0]
+    ))[0]
     return loaded, _quarantined(con, run_id, relative) - before
 
 
 def _quarantined(con: duckdb.DuckDBPyConnection, run_id: str, relative: str) -> int:
     """The file's quarantine entries of the run so far."""
-    return con.execute(
+    return first_row(con.execute(
         "SELECT count(*) FROM ops.quarantine WHERE run_id = ? AND file = ?", [run_id, relative]
-    ).fetchone()[0]
+    ))[0]
 
 
 def _conservation_problem(relative: str, staged: _Staged, result: FileResult) -> str | None:
@@ -467,9 +468,9 @@ def _conservation_problem(relative: str, staged: _Staged, result: FileResult) ->
 
 
 def _has_rejects_table(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
+    return bool(first_row(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = '_reject_lines'"
-    ).fetchone()[0])
+    ))[0])
 
 
 def _quarantine_file(con: duckdb.DuckDBPyConnection, run_id: str, dataset: str, relative: str,
@@ -635,6 +636,7 @@ def _csv_layout(dataset: str, head: bytes) -> tuple[list[str], str]:
         score = (sum(n.strip().lower() in known for n in names), len(names))
         if best is None or score > best[0]:
             best = (score, names, delimiter)
+    assert best is not None  # CSV_DELIMITERS is not empty
     _, names, delimiter = best
     return names, delimiter
 
@@ -771,11 +773,11 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, head: bytes,
         [str(path), dict.fromkeys(header, "VARCHAR"), delimiter, 0, True],
     )
     con.execute("CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, physical_line BIGINT)")
-    rejected = con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]
+    rejected = first_row(con.execute("SELECT count(*) FROM reject_errors"))[0]
     columns = ", ".join(ident(h) for h in header)
-    multiline = con.execute(
+    multiline = first_row(con.execute(
         f"SELECT coalesce(bool_or(contains(concat({columns}), chr(10))), false) FROM _stage"
-    ).fetchone()[0]
+    ))[0]
     if rejected or multiline:
         _count_physical_lines(con, columns, header_lines=1)
     return header
@@ -817,7 +819,7 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, lines: bool) -> list
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _reject_lines (line BIGINT, physical_line BIGINT)")
-        if con.execute("SELECT count(*) FROM reject_errors").fetchone()[0]:
+        if first_row(con.execute("SELECT count(*) FROM reject_errors"))[0]:
             _count_physical_lines(con, '"j"', header_lines=0)
         con.execute(
             "CREATE TEMP TABLE _objects AS SELECT _line, j AS _raw FROM _stage "
@@ -975,9 +977,9 @@ def _insert_checked(con: duckdb.DuckDBPyConnection, dataset: str, header: list[s
     by_name = {h.strip().lower(): h for h in header}
     # references are checked against the registry the run loaded (landing on its own, as some
     # tests do, has none)
-    registry = bool(con.execute(
+    registry = bool(first_row(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'registry'"
-    ).fetchone()[0])
+    ))[0])
     selects, reasons = [], []
     # only the parameters the reasons use: DuckDB refuses unused ones
     params: dict[str, object] = {}

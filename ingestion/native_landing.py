@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from govpulse.warehouse.sql import literal
+from govpulse.warehouse.sql import first_row, literal
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def _land_capture(con: duckdb.DuckDBPyConnection, path: Path, relative: str, loa
 
 
 def _land_report(con: duckdb.DuckDBPyConnection, path: Path, relative: str, run_id: str) -> int:
-    before = con.execute("SELECT count(*) FROM ops.fetch_pages").fetchone()[0]
+    before = first_row(con.execute("SELECT count(*) FROM ops.fetch_pages"))[0]
     con.execute(
         """
         INSERT INTO ops.fetch_pages
@@ -89,7 +89,7 @@ def _land_report(con: duckdb.DuckDBPyConnection, path: Path, relative: str, run_
         """,
         [str(path), _max_object_size(path), run_id, relative],
     )
-    landed = con.execute("SELECT count(*) FROM ops.fetch_pages").fetchone()[0] - before
+    landed = first_row(con.execute("SELECT count(*) FROM ops.fetch_pages"))[0] - before
     _alert_gone_pages(con, path, run_id)
     return landed
 
@@ -276,6 +276,6 @@ def quarantine_bad_records(con: duckdb.DuckDBPyConnection, load_id: int, run_id:
     quarantined = 0
     for shape in RECORD_SHAPES:
         if shape.platform == row[0] and row[1] in shape.endpoints:
-            quarantined += con.execute(record_rule_sql(shape), [
-                run_id, load_id, shape.platform, list(shape.endpoints)]).fetchone()[0]
+            quarantined += first_row(con.execute(record_rule_sql(shape), [
+                run_id, load_id, shape.platform, list(shape.endpoints)]))[0]
     return quarantined

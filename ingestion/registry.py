@@ -20,7 +20,7 @@ import duckdb
 
 from govpulse.contract import PLATFORMS
 from govpulse.warehouse.schema import REGISTRY_LOADS_DDL
-from govpulse.warehouse.sql import ident
+from govpulse.warehouse.sql import first_row, ident
 from ingestion import vendor_files as exports
 
 LEVELS = ("region", "district", "city", "city_district", "body")
@@ -410,7 +410,7 @@ def load_registry(con: duckdb.DuckDBPyConnection, registry_dir: Path,
         else:
             empty = ", ".join(f"NULL::{t} AS {ident(c)}" for c, t, _, _ in spec)
             con.execute(f"CREATE OR REPLACE TABLE registry.{name} AS SELECT {empty} LIMIT 0")
-        counts[name] = con.execute(f"SELECT count(*) FROM registry.{name}").fetchone()[0]
+        counts[name] = first_row(con.execute(f"SELECT count(*) FROM registry.{name}"))[0]
     con.executemany(
         "INSERT INTO ops.registry_loads VALUES (?, ?, ?, ?, current_timestamp)",
         [[run_id, f"{name}.csv", digest, counts[name]] for name, digest in digests.items()],

@@ -14,7 +14,7 @@ ALMATY = ZoneInfo("Asia/Almaty")
 
 
 @pytest.fixture(scope="module")
-def dag(airflow_db):  # noqa: ANN001, ANN201
+def dag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_DIR))
@@ -22,7 +22,7 @@ def dag(airflow_db):  # noqa: ANN001, ANN201
     return bag.get_dag("weekly_ratings")
 
 
-def test_tasks_run_in_write_audit_publish_order(dag) -> None:  # noqa: ANN001
+def test_tasks_run_in_write_audit_publish_order(dag) -> None:
     order = ["start", "fetch", "land", "validate_raw", "dbt_transform", "validate_candidates",
              "dbt_marts", "publish"]
     for upstream, downstream in zip(order, order[1:], strict=False):
@@ -46,13 +46,13 @@ def test_tasks_run_in_write_audit_publish_order(dag) -> None:  # noqa: ANN001
      datetime(2024, 3, 1, tzinfo=ALMATY)),
 ])
 def test_schedule_gives_the_friday_to_friday_week(
-    dag, after: datetime, week_start: datetime, week_end: datetime  # noqa: ANN001
+    dag, after: datetime, week_start: datetime, week_end: datetime
 ) -> None:
     interval = dag.timetable.infer_manual_data_interval(run_after=after)
     assert (interval.start, interval.end) == (week_start, week_end)
 
 
-def test_weekly_dag_alerts_when_the_week_is_not_published_by_friday_18(dag) -> None:  # noqa: ANN001
+def test_weekly_dag_alerts_when_the_week_is_not_published_by_friday_18(dag) -> None:
     from airflow.sdk.definitions.deadline import DeadlineReference
 
     from govpulse.run.deadlines import publication_deadline
@@ -71,7 +71,7 @@ def test_weekly_dag_alerts_when_the_week_is_not_published_by_friday_18(dag) -> N
 
 
 @pytest.fixture(scope="module")
-def bag(airflow_db):  # noqa: ANN001, ANN201
+def bag(airflow_db):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS_DIR))
@@ -84,7 +84,7 @@ def bag(airflow_db):  # noqa: ANN001, ANN201
     ("annual_ratings", ["start", "land", "dbt_transform", "validate_candidates", "dbt_marts",
                         "publish"]),
 ])
-def test_monthly_and_annual_dags_write_audit_publish(bag, dag_id: str, order: list) -> None:  # noqa: ANN001
+def test_monthly_and_annual_dags_write_audit_publish(bag, dag_id: str, order: list) -> None:
     dag = bag.get_dag(dag_id)
     assert sorted(t.task_id for t in dag.tasks) == sorted(order)
     for upstream, downstream in zip(order, order[1:], strict=False):
@@ -96,7 +96,7 @@ def test_monthly_and_annual_dags_write_audit_publish(bag, dag_id: str, order: li
     assert not dag.deadline  # METHODOLOGY §0 sets a deadline for weeks only
 
 
-def test_monthly_schedule_gives_the_calendar_month_in_almaty(bag) -> None:  # noqa: ANN001
+def test_monthly_schedule_gives_the_calendar_month_in_almaty(bag) -> None:
     dag = bag.get_dag("monthly_incidents")
     interval = dag.timetable.infer_manual_data_interval(
         run_after=datetime(2026, 11, 1, 0, 1, tzinfo=ALMATY))
@@ -104,7 +104,7 @@ def test_monthly_schedule_gives_the_calendar_month_in_almaty(bag) -> None:  # no
                                               datetime(2026, 11, 1, tzinfo=ALMATY))
 
 
-def test_annual_dag_rates_the_year_before_its_january_run(bag) -> None:  # noqa: ANN001
+def test_annual_dag_rates_the_year_before_its_january_run(bag) -> None:
     from govpulse.orchestration.dags import ANNUAL
 
     dag = bag.get_dag("annual_ratings")
@@ -116,7 +116,7 @@ def test_annual_dag_rates_the_year_before_its_january_run(bag) -> None:  # noqa:
     assert ANNUAL.period_of({"logical_date": info.logical_date}) == str(run_at.year - 1)
 
 
-def _restriction(earliest: datetime):  # noqa: ANN202
+def _restriction(earliest: datetime):
     from airflow.timetables.base import TimeRestriction
 
     return TimeRestriction(earliest=earliest, latest=None, catchup=False)

@@ -50,7 +50,7 @@ def test_captures_and_reports_land_once(tmp_path: Path) -> None:
 
 def test_page_completeness_blocks_a_run_with_too_many_pages_missing(
     tmp_path: Path, monkeypatch
-) -> None:  # noqa: ANN001
+) -> None:
     from govpulse.quality import validation
 
     inbox = tmp_path / "inbox"
@@ -82,7 +82,7 @@ def _report(folder: Path, pages: dict[str, dict[str, str]]) -> None:
 
 def test_a_gone_page_is_alerted_and_not_counted_against_completeness(
     tmp_path: Path, monkeypatch
-) -> None:  # noqa: ANN001
+) -> None:
     from govpulse.quality import validation
     from ingestion.connectors.fetch import gone_entry
 
@@ -114,7 +114,7 @@ def test_a_gone_page_is_alerted_and_not_counted_against_completeness(
 
 def test_a_completeness_failure_says_which_pages_why_and_what_to_change(
     tmp_path: Path, monkeypatch
-) -> None:  # noqa: ANN001
+) -> None:
     from govpulse.quality import validation
     from ingestion.registry import load_registry
     from tests.support import write_files

@@ -24,8 +24,8 @@ from typing import Any
 # before dlt is imported: no usage data leaves the machine
 os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 
-import dlt  # noqa: E402
-from dlt.sources.filesystem import (  # noqa: E402
+import dlt
+from dlt.sources.filesystem import (
     FileItemDict,
     filesystem,
     read_csv_duckdb,
@@ -99,6 +99,6 @@ def dlt_load(inbox_files: dict[str, list[Path]], work_dir: Path) -> dict[str, in
                  loader_file_format="parquet" if ARROW else "jsonl")
     with pipeline.sql_client() as client:
         return {
-            dataset: client.execute_sql(f'SELECT count(*) FROM "{dataset}"')[0][0]
+            dataset: (client.execute_sql(f'SELECT count(*) FROM "{dataset}"') or [[0]])[0][0]
             for dataset in sorted(inbox_files) if inbox_files[dataset]
         }

@@ -313,7 +313,7 @@ def floor_rating(mention_files: list[Path], registry_dir: Path,
     # (80 % of RAM) unless GOVPULSE_FLOOR_MEMORY_LIMIT says otherwise. Under the pipeline's 2 GB
     # a national week's statement runs out of memory (it cannot spill all of it).
     with tempfile.TemporaryDirectory(prefix="govpulse-floor-") as scratch:
-        config = {"temp_directory": scratch}
+        config: dict[str, Any] = {"temp_directory": scratch}
         if os.environ.get(FLOOR_MEMORY_LIMIT_ENV):
             config["memory_limit"] = os.environ[FLOOR_MEMORY_LIMIT_ENV]
         con = duckdb.connect(config=config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ TIMEZONE = "Asia/Almaty"
 WAREHOUSE_POOL = "duckdb_warehouse"
 START_TASK = "start"
 
-TRANSIENT_RETRIES = {"retries": 2, "retry_delay": timedelta(seconds=15)}
+TRANSIENT_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay": timedelta(seconds=15)}
 
 
 def _dbt_executable() -> str:
@@ -78,7 +79,8 @@ class WarehouseDbtBuild(DbtBuildLocalOperator):
 
     def execute(self, context: Any, **kwargs: Any) -> Any:
         run = context["ti"].xcom_pull(task_ids=START_TASK)
-        self.env = {**(self.env or {}), **pipeline.dbt_env(run)}
+        inherited: dict[str, Any] = dict(getattr(self, "env", None) or {})  # Cosmos' attribute
+        self.env = {**inherited, **pipeline.dbt_env(run)}
         self.vars = pipeline.dbt_vars(run)
         return super().execute(context, **kwargs)
 
@@ -132,7 +134,7 @@ class RatingDag:
             callback=SyncCallback(deadlines.on_deadline_missed, kwargs={"kind": self.kind}),
         )
 
-    def period_of(self, context: dict[str, Any]) -> str:
+    def period_of(self, context: Mapping[str, Any]) -> str:
         """The period a scheduled run rates (a manual run passes `period_start`)."""
         local = pendulum.instance(context["logical_date"]).in_timezone(TIMEZONE)
         if self.kind == "annual":  # runs in January for the year before
@@ -169,11 +171,11 @@ ANNUAL = RatingDag(
 )
 
 
-def build_weekly_dag():  # noqa: ANN201 - the Task SDK's DAG type
+def build_weekly_dag():
     return build_rating_dag(WEEKLY)
 
 
-def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
+def build_rating_dag(spec: RatingDag):
     @dag(
         dag_id=spec.dag_id,
         description=spec.description,
@@ -247,7 +249,7 @@ def build_rating_dag(spec: RatingDag):  # noqa: ANN201 - the Task SDK's DAG type
             except (RegistryError, FileNotFoundError) as exc:
                 raise AirflowFailException(str(exc)) from exc  # a retry would not help
 
-        def validation_task(stage: str):  # noqa: ANN202
+        def validation_task(stage: str):
             @task(task_id=f"validate_{stage}", pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
             def validate() -> str:
                 try:

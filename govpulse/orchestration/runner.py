@@ -11,8 +11,10 @@ from typing import Any, TextIO
 import duckdb
 
 from govpulse.orchestration import airflow_home
+from govpulse.periods import UNIT_OF_KIND
 from govpulse.run import lock as run_lock
 from govpulse.settings import DAGS_DIR, Paths
+from govpulse.warehouse.sql import first_row
 
 
 @dataclass
@@ -34,7 +36,7 @@ class RunOutcome:
         r = self.run
         loaded = json.loads(r.get("rows_loaded") or "{}")
         revision = r.get("revision_published")
-        period = {"weekly": "week", "monthly": "month", "annual": "year"}.get(r.get("kind"), "")
+        period = UNIT_OF_KIND.get(str(r.get("kind")), "")
         lines = [
             f"{period} {r.get('period_start')}: {r.get('status')} "
             f"({'revision ' + str(revision) + ' published' if revision else 'no change'})",
@@ -119,9 +121,9 @@ def _run_checks(warehouse: Path, run_id: str | None) -> tuple[int, int, list[str
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'ops'").fetchall()}
         passed = failed = 0
         if "validations" in tables:
-            passed, failed = con.execute(
+            passed, failed = first_row(con.execute(
                 "SELECT count(*) FILTER (success), count(*) FILTER (NOT success) "
-                "FROM ops.validations WHERE run_id = ?", [run_id]).fetchone()
+                "FROM ops.validations WHERE run_id = ?", [run_id]))
         alerts = [m for (m,) in con.execute(
             "SELECT kind || ': ' || message FROM ops.alerts WHERE run_id = ? "
             "ORDER BY noticed_at", [run_id]).fetchall()] if "alerts" in tables else []
@@ -178,8 +180,8 @@ def _run_dag(kind: str, paths: Paths, period_start: date, progress: TextIO | Non
         run = {}  # this run did not get as far as registering itself
     passed, failed, alerts = _run_checks(paths.warehouse, run.get("run_id"))
     files, files_total = _run_files(paths.warehouse, run.get("run_id"))
-    checks = {"validations_passed": passed, "validations_failed": failed, "alerts": alerts,
-              "files": files, "files_total": files_total}
+    checks: dict[str, Any] = {"validations_passed": passed, "validations_failed": failed,
+                              "alerts": alerts, "files": files, "files_total": files_total}
     if dag_run.state != DagRunState.SUCCESS:
         reason = run.get("message") or (
             f"DAG run ended {dag_run.state} before the run started (bad period or paths?); "

@@ -34,6 +34,7 @@ import jinja2
 
 from govpulse.publish.folders import replace_folder
 from govpulse.publish.report import LABELS, RATINGS
+from govpulse.warehouse.sql import first_row
 
 ALMATY = ZoneInfo("Asia/Almaty")
 TREND_WEEKS = 8
@@ -216,9 +217,9 @@ def _exclusions(con: duckdb.DuckDBPyConnection, period_start: date,
 
 
 def _freshness(con: duckdb.DuckDBPyConnection, period_start: date) -> dict:
-    has_runs = con.execute(
+    has_runs = first_row(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'runs'"
-    ).fetchone()[0]
+    ))[0]
     if not has_runs:
         return {"runs": [], "last_load": None}
     runs = con.execute(
@@ -390,7 +391,7 @@ def _unit_row(week: RatingWeek, row: dict) -> UnitRow:
         else None,
         name_kk=kk if kk and kk.strip() and kk != name else None,
         entity=entity if entity and entity != name else None,
-        platform=PLATFORMS.get(platform, platform) if "platform" in week.columns else None,
+        platform=PLATFORMS.get(platform or "", platform) if "platform" in week.columns else None,
         points=row["penalty_points"],
         scores=[(row.get(i), row.get(f"place_{i}")) for i in week.indicators],
     )

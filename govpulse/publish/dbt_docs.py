@@ -23,6 +23,7 @@ import duckdb
 
 from govpulse import settings
 from govpulse.settings import DBT_PROJECT_DIR
+from govpulse.warehouse.sql import first_row
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,10 @@ def fingerprint(warehouse: Path) -> str:
             digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode())
             digest.update(path.read_bytes())
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        catalog = con.execute(
+        catalog = first_row(con.execute(
             "SELECT string_agg(concat_ws('.', schema_name, table_name, column_name, data_type, "
             "comment), '|' ORDER BY ALL) FROM duckdb_columns() WHERE NOT internal"
-        ).fetchone()[0]
+        ))[0]
     digest.update((catalog or "").encode())
     return digest.hexdigest()
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from govpulse.run import notify
 from govpulse.warehouse.schema import TIMEZONE, connect, ensure_schema
+from govpulse.warehouse.sql import first_row
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,10 @@ def record_alert(warehouse: Path, run_id: str, period_start: date | str, deadlin
         try:
             with connect(warehouse) as con:
                 ensure_schema(con)
-                exists = con.execute(
+                exists = first_row(con.execute(
                     "SELECT count(*) FROM ops.alerts WHERE kind = ? AND period_start = ?",
                     [DEADLINE_MISSED, str(period_start)],
-                ).fetchone()[0]
+                ))[0]
                 if exists:
                     return False
                 con.execute(
@@ -79,7 +80,7 @@ def record_alert(warehouse: Path, run_id: str, period_start: date | str, deadlin
                 )
             notify.send(DEADLINE_MISSED, message, str(period_start), run_id)
             return True
-        except Exception as exc:  # noqa: BLE001 - duckdb.IOException when the file is locked
+        except Exception as exc:
             if attempt == attempts - 1 or "lock" not in str(exc).lower():
                 raise
             _time.sleep(2 * (attempt + 1))
@@ -120,11 +121,11 @@ def _published_before(warehouse: Path, period_start: str, run_id: str) -> bool:
         return False
     try:
         with connect(warehouse, read_only=True) as con:
-            return con.execute(
+            return first_row(con.execute(
                 "SELECT count(*) FROM ops.runs WHERE kind = 'weekly' AND period_start = ? "
                 "AND run_id <> ? AND status IN ('success', 'unchanged')",
                 [str(period_start), run_id],
-            ).fetchone()[0] > 0
+            ))[0] > 0
     except Exception:  # noqa: BLE001 - locked or no ops yet: check as a first publication
         return False
 

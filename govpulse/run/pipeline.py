@@ -125,7 +125,7 @@ def _published_outcome(published_file: Path, run_id: str) -> list[Any] | None:
                 "SELECT status, finished_at, revision_published, message FROM ops.runs "
                 "WHERE run_id = ? AND status IN ('success', 'unchanged')", [run_id],
             ).fetchone()
-    except Exception:  # noqa: BLE001 - an unreadable published file: treat as not published
+    except Exception:  # an unreadable published file: treat as not published
         log.warning("could not read %s to settle run %s", published_file, run_id, exc_info=True)
         return None
     return list(row) if row else None

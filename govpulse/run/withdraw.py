@@ -27,6 +27,7 @@ from govpulse.run import lock as run_lock
 from govpulse.run import pipeline
 from govpulse.settings import Paths
 from govpulse.warehouse.schema import connect, ensure_schema
+from govpulse.warehouse.sql import first_row
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,8 @@ def _latest_revision(con: Any, kind: str, start: date) -> int | None:
     present = {t for (t,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'marts'").fetchall()}
-    revisions = [con.execute(f"SELECT max(revision) FROM marts.{mart} WHERE period_start = ?",
-                             [start]).fetchone()[0]
+    revisions = [first_row(con.execute(
+                     f"SELECT max(revision) FROM marts.{mart} WHERE period_start = ?", [start]))[0]
                  for mart in pipeline.MARTS[kind] if mart in present]
     found = [r for r in revisions if r is not None]
     return max(found) if found else None
@@ -145,11 +146,12 @@ def annual_note(kind: str, start: date, published_file: Path) -> str | None:
     if kind != "weekly" or not published_file.exists():
         return None
     with connect(published_file, read_only=True) as con:
-        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
-                             "AND table_name = 'rating_annual'").fetchone()[0]
-        if not exists or not con.execute(
+        exists = first_row(con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "AND table_name = 'rating_annual'"))[0]
+        if not exists or not first_row(con.execute(
                 "SELECT count(*) FROM marts.rating_annual WHERE year = ?",
-                [start.year]).fetchone()[0]:
+                [start.year]))[0]:
             return None
     return (f"the annual tables of {start.year} published before include this week: run "
             f"`govpulse run annual --year {start.year}` to sum up the year without it")

@@ -28,8 +28,16 @@ LINEAGE_COLUMNS = (
     ("_loaded_at", "TIMESTAMPTZ"),
 )
 
-OPS_DDL = """
+# Great Expectations results of every validated run (govpulse.quality.validation.record).
+VALIDATIONS_DDL = """
 CREATE SCHEMA IF NOT EXISTS ops;
+CREATE TABLE IF NOT EXISTS ops.validations (
+    run_id VARCHAR, suite VARCHAR, expectation VARCHAR, column_name VARCHAR,
+    success BOOLEAN, observed_value VARCHAR, details VARCHAR, validated_at TIMESTAMPTZ
+);
+"""
+
+OPS_DDL = VALIDATIONS_DDL + """
 CREATE SEQUENCE IF NOT EXISTS ops.load_id_seq START 1;
 CREATE TABLE IF NOT EXISTS ops.runs (
     run_id VARCHAR PRIMARY KEY, kind VARCHAR, period_start DATE,
@@ -52,10 +60,6 @@ CREATE TABLE IF NOT EXISTS ops.loaded_files (
 -- quarantined whole and the run's raw validation fails); NULL for API captures
 ALTER TABLE ops.loaded_files ADD COLUMN IF NOT EXISTS records BIGINT;
 ALTER TABLE ops.loaded_files ADD COLUMN IF NOT EXISTS conservation VARCHAR;
-CREATE TABLE IF NOT EXISTS ops.validations (
-    run_id VARCHAR, suite VARCHAR, expectation VARCHAR, column_name VARCHAR,
-    success BOOLEAN, observed_value VARCHAR, details VARCHAR, validated_at TIMESTAMPTZ
-);
 """
 
 # One row per registry file per load: which registry (content hash) a run rated with.

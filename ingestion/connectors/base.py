@@ -268,7 +268,8 @@ class PlatformClient:
                     f"raise GOVPULSE_{self.platform.upper()}_MAX_REQUESTS"
                 )
             self.requests_made += 1
-            query, headers = dict(params or {}), {}
+            query: dict[str, Any] = dict(params or {})
+            headers: dict[str, str] = {}
             self.authorize(query, headers)
             try:
                 response = self.session.get(url, params=query, headers=headers,

@@ -61,10 +61,10 @@ def serve(server: FixtureServer) -> Iterator[str]:
     """Run the server on 127.0.0.1 (a free port) in a thread; yield its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self._answer()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._answer()
 
         def _answer(self) -> None:
