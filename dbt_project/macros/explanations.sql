@@ -9,28 +9,26 @@
 #}
 
 {#
-  The explained ratings. Adding a rating mart is one entry here:
+  The explained ratings: every rating of the catalogue (var ratings, macros/ratings.sql), as
     model       the rating history mart (its `<model>` table, not the _current view)
-    rating      the name in rating_explanations.rating, also the key of methodology.weights
+    rating      the name in rating_explanations.rating
     indicators  (name, better) exactly as the candidate model ranks them (a data test checks
                 every direction against the published places)
     group       optional: the column whose groups are ranked separately (body_group of the
                 incident rating, rating of the annual table); carried as unit_group
-    weights_key optional: the key of methodology.weights when it differs from rating
-  e.g. {'model': 'rating_incidents_monthly', 'rating': 'incidents', 'group': 'body_group',
-        'indicators': [('avg_response_minutes', 'less'), ('resolved_count', 'more'), ...]}
+    weights_key the key of methodology.weights
+    kind        the run kind of its periods (weekly | monthly | annual)
   A rating whose history table does not exist yet (a monthly or annual rating in a warehouse
   that has only run weeks) is left out until its first run has created it.
 #}
 {% macro explained_ratings() -%}
-    {{ return([
-        {'model': 'rating_people_weekly', 'rating': 'people', 'indicators': [('mentions', 'more'), ('engagement', 'more'), ('engagement_per_1k_pop', 'more'), ('sentiment_audience_net', 'more')]},
-        {'model': 'rating_region_pages_weekly', 'rating': 'region_pages', 'indicators': [('subscribers', 'more'), ('engagement', 'more'), ('er_subscribers_pct', 'more'), ('engagement_per_1k_pop', 'more')]},
-        {'model': 'rating_district_pages_weekly', 'rating': 'district_pages', 'indicators': [('subscribers', 'more'), ('engagement', 'more'), ('er_subscribers_pct', 'more'), ('engagement_per_1k_pop', 'more')]},
-        {'model': 'rating_insta_akims_weekly', 'rating': 'insta_akims', 'indicators': [('real_subscribers', 'more'), ('engaged_users', 'more'), ('er_real_pct', 'more')]},
-        {'model': 'rating_incidents_monthly', 'rating': 'incidents', 'group': 'body_group', 'indicators': [('avg_response_minutes', 'less'), ('resolved_count', 'more'), ('resolved_satisfied_pct', 'more'), ('answer_quality_avg', 'more')]},
-        {'model': 'rating_annual', 'rating': 'annual', 'group': 'rating', 'indicators': [('mean_weekly_place', 'less'), ('expert_score', 'more')]},
-    ]) }}
+    {%- set out = [] -%}
+    {%- for r in rating_catalogue() -%}
+        {%- do out.append({'model': r.history, 'rating': r.name, 'indicators': indicator_pairs(r),
+                           'group': r.group, 'weights_key': r.weights,
+                           'kind': run_kind_of(r.period)}) -%}
+    {%- endfor -%}
+    {{ return(out) }}
 {%- endmacro %}
 
 {# Every explained rating, one after the other; current=true keeps the latest revisions only. #}
@@ -43,7 +41,8 @@
     {% if not loop.first %}union all{% endif %}
     select * from (
         {{ rating_explanation(r.model, r.rating, r.indicators, weights_key=r.get('weights_key'),
-                              group_column=r.get('group'), current=current) }}
+                              group_column=r.get('group'), current=current,
+                              kind=r.get('kind', 'weekly')) }}
     )
     {%- endfor %}
 {%- endmacro %}
@@ -61,14 +60,14 @@
   with INCLUDE NULLS: a NULL value still has a place (it ranks last) and must be explained.
 #}
 {% macro rating_explanation(model, rating, indicators, weights_key=none, group_column=none,
-                            current=false) -%}
+                            current=false, kind='weekly') -%}
     {%- set weights_key = weights_key or rating -%}
     {%- set group_expression = ('"' ~ group_column ~ '"::VARCHAR') if group_column else 'NULL::VARCHAR' -%}
     with history as (
         {%- if current %}
         -- the latest revision of each period, as the mart's _current view has it (a withdrawn
         -- period left out)
-        {{ current_revision(model, kind={'rating_incidents_monthly': 'monthly', 'rating_annual': 'annual'}.get(model, 'weekly')) }}
+        {{ current_revision(model, kind=kind) }}
         {%- else %}
         select * from {{ ref(model) }}
         {%- endif %}

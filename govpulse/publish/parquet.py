@@ -18,14 +18,14 @@ from pathlib import Path
 import duckdb
 
 from govpulse.publish.folders import replace_folder
+from govpulse.ratings import catalogue
 
 PARQUET_DIR = "parquet"
-# The revisioned rating histories (every revision, never rewritten) and their exclusion lists.
-HISTORY_PATTERNS = ("rating_%_weekly",)
+# The revisioned rating histories (every revision, never rewritten): every rating of the
+# catalogue, and the histories beside them that are no rating.
 HISTORY_TABLES = (
-    "rating_incidents_monthly",
+    *(r.history for r in catalogue().values()),
     "incident_stats_monthly",
-    "rating_annual",
     "rating_people_weekly_exclusions",
     "withdrawals",  # withdrawn publications (govpulse withdraw): what the histories still hold
 )
@@ -41,7 +41,6 @@ def _ident(name: str) -> str:
 
 def history_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The rating history tables present in the connected file's `marts` (with period_start)."""
-    patterns = " OR ".join(f"t.table_name LIKE {_literal(p)}" for p in HISTORY_PATTERNS)
     names = ", ".join(_literal(n) for n in HISTORY_TABLES)
     return [
         row[0]
@@ -49,7 +48,7 @@ def history_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
             f"""
             SELECT t.table_name FROM duckdb_tables() t
             WHERE t.database_name = current_database() AND t.schema_name = 'marts'
-              AND ({patterns} OR t.table_name IN ({names}))
+              AND t.table_name IN ({names})
               AND EXISTS (SELECT 1 FROM duckdb_columns() c
                           WHERE c.database_name = t.database_name
                             AND c.schema_name = t.schema_name

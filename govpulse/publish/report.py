@@ -6,21 +6,13 @@ from pathlib import Path
 
 import duckdb
 
-# Relation, Russian title, indicator columns shown, period kind, column of separately ranked groups.
-RATINGS = (
-    ("rating_people_weekly_current", "Что говорит народ (акиматы областей)",
-     ("mentions", "engagement", "engagement_per_1k_pop", "sentiment_audience_net"), "week", None),
-    ("rating_region_pages_weekly_current", "Официальные страницы акиматов областей",
-     ("subscribers", "engagement", "er_subscribers_pct", "engagement_per_1k_pop"), "week", None),
-    ("rating_district_pages_weekly_current", "Официальные страницы акиматов районов",
-     ("subscribers", "engagement", "er_subscribers_pct", "engagement_per_1k_pop"), "week", None),
-    ("rating_insta_akims_weekly_current", "Инста-акимы",
-     ("real_subscribers", "engaged_users", "er_real_pct"), "week", None),
-    ("rating_incidents_monthly_current", "Инцидент Менеджмент: ответы на обращения жителей",
-     ("incidents", "avg_response_minutes", "resolved_count", "resolved_satisfied_pct",
-      "answer_quality_avg"), "month", "body_group"),
-    ("rating_annual_current", "Итоги года", ("weeks_rated", "mean_weekly_place", "expert_score"),
-     "year", "rating"),
+from govpulse.ratings import catalogue, of_kind
+
+# Relation, Russian title, columns shown (indicators last), period kind, column of separately
+# ranked groups: one per rating of the catalogue (govpulse.ratings), in its order.
+RATINGS: tuple[tuple[str, str, tuple[str, ...], str, str | None], ...] = tuple(
+    (r.current, r.title, tuple(c.name for c in r.shown) + r.indicator_names, r.period, r.group)
+    for r in catalogue().values()
 )
 PERIODS = {"week": "неделя с {:%d.%m.%Y}", "month": "месяц {:%m.%Y}", "year": "{:%Y} год"}
 GROUPS = {
@@ -31,24 +23,9 @@ GROUPS = {
 }
 
 
-LABELS = {
-    "mentions": "упоминания",
-    "engagement": "вовлечённость",
-    "engagement_per_1k_pop": "на 1000 жителей",
-    "sentiment_audience_net": "аудитория (+) − (−)",
-    "subscribers": "подписчики",
-    "er_subscribers_pct": "ER, %",
-    "real_subscribers": "реальные подписчики",
-    "engaged_users": "вовлечённые",
-    "er_real_pct": "ER реальн., %",
-    "incidents": "обращения",
-    "avg_response_minutes": "ответ, мин",
-    "resolved_count": "решено",
-    "resolved_satisfied_pct": "довольны, %",
-    "answer_quality_avg": "качество ответа",
-    "weeks_rated": "недель",
-    "mean_weekly_place": "среднее место",
-    "expert_score": "оценка экспертов",
+# Column -> Russian label, from the catalogue's indicators and shown columns.
+LABELS: dict[str, str] = {
+    c.name: c.label for r in catalogue().values() for c in (*r.shown, *r.indicators)
 }
 
 
@@ -94,9 +71,8 @@ def show(published_file: Path, top: int = 5) -> str:
 
 
 # the _current view that tells whether a kind's period is published (not withdrawn)
-CURRENT_OF_KIND = {"weekly": "rating_people_weekly_current",
-                   "monthly": "rating_incidents_monthly_current",
-                   "annual": "rating_annual_current"}
+CURRENT_OF_KIND = {kind: of_kind(kind)[0].current for kind in ("weekly", "monthly", "annual")
+                   if of_kind(kind)}
 
 
 def _withdrawn(con: duckdb.DuckDBPyConnection, views: set[str]) -> list[str]:

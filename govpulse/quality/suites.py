@@ -42,10 +42,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from govpulse import ratings as rating_catalogue
 from govpulse.settings import PROJECT_DIR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -245,7 +247,7 @@ WEEKLY_MART_UNITS = "weekly_mart_units"  # annual: units of the year's published
 
 @dataclass(frozen=True)
 class Rating:
-    key: str  # govpulse.methodology.weights(key)
+    key: str  # the catalogue's name (govpulse.ratings), EMPTY_INPUTS key
     suite: str
     table: str  # candidate table, schema-qualified
     indicators: tuple[Col, ...]  # in METHODOLOGY order
@@ -261,6 +263,11 @@ class Rating:
     entity_level: str | None = None  # people: registry.entities.level
     page_kind: str | None = None  # pages: registry.pages.page_kind
     page_platform: str | None = None  # insta-akims: registry.pages.platform
+    weights_key: str = ""  # key of methodology.weights (default: key)
+
+    @property
+    def weights(self) -> str:
+        return self.weights_key or self.key
 
     @property
     def kind(self) -> str:
@@ -293,122 +300,71 @@ class Rating:
         return Col(name, INTEGER, required=indicator not in self.optional_places, min=1)
 
 
+# Columns a candidate has besides its indicators, by rating: validation detail the rating
+# catalogue (govpulse.ratings) does not declare; a rating not listed has none.
 _PAGE_EXTRA = (
     Col("platform", required=True, values=PLATFORMS),
     Col("entity_id", required=True),
     Col("url"),
 )
-_PAGE_INDICATORS = (
-    Col("subscribers", WHOLE_NUMBER, min=0),
-    Col("engagement", WHOLE_NUMBER, min=0),
-    Col("er_subscribers_pct", DOUBLE, min=0),
-    Col("engagement_per_1k_pop", DOUBLE, min=0),
-)
+_EXTRA: dict[str, tuple[Col, ...]] = {
+    "region_pages": _PAGE_EXTRA,
+    "district_pages": _PAGE_EXTRA,
+    "insta_akims": (
+        Col("platform", required=True, values=("instagram",)),
+        Col("entity_id", required=True),
+        Col("url"),
+        Col("subscribers", WHOLE_NUMBER, min=0),
+        Col("bot_share", DOUBLE, required=True, min=0, max=1),
+        Col("bots_unverified", BOOLEAN, required=True),
+    ),
+    "incidents": (
+        Col("body_group", required=True),
+        Col("incidents", WHOLE_NUMBER, required=True, min=0),
+        Col("answered_pct", DOUBLE, min=0, max=100),
+        Col("overdue_pct", DOUBLE, min=0, max=100),
+    ),
+    "annual": (
+        # year(date) is BIGINT in DuckDB; either integer type is the year
+        Col("year", ("INTEGER", "BIGINT"), required=True),
+        Col("rating", required=True, values=tuple(
+            r.name for r in rating_catalogue.of_kind("weekly"))),
+        Col("weeks_rated", WHOLE_NUMBER, required=True, min=1),
+        Col("top_three", BOOLEAN),
+    ),
+}
+_INDICATOR_TYPES = {"whole": WHOLE_NUMBER, "double": DOUBLE}
+
+
+def _from_catalogue(r: rating_catalogue.Rating) -> Rating:
+    """A candidate check of a catalogued rating (its suite is `<name>_ranked`)."""
+    unit = r.unit or {}
+    return Rating(
+        r.name,
+        f"{r.name}_ranked",
+        f"intermediate.{r.candidate}",
+        indicators=tuple(
+            Col(i.name, _INDICATOR_TYPES[i.type], required=i.required, min=i.min, max=i.max)
+            for i in r.indicators
+        ),
+        extra=_EXTRA.get(r.name, ()),
+        period=r.period,
+        group=r.group,
+        optional_places=tuple(i.name for i in r.indicators if i.optional),
+        unit_rule=unit.get("rule", REGISTRY_UNITS),
+        entity_level=unit.get("entity_level"),
+        page_kind=unit.get("page_kind"),
+        page_platform=unit.get("page_platform"),
+        weights_key=r.weights,
+    )
+
 
 RATINGS: dict[str, Rating] = {
-    r.suite: r
-    for r in (
-        Rating(
-            "people",
-            "people_ranked",
-            "intermediate.int_people_ranked",
-            indicators=(
-                Col("mentions", WHOLE_NUMBER, required=True, min=0),
-                Col("engagement", WHOLE_NUMBER, required=True, min=0),
-                Col("engagement_per_1k_pop", DOUBLE, min=0),
-                Col("sentiment_audience_net", WHOLE_NUMBER),
-            ),
-            entity_level="region",
-        ),
-        Rating(
-            "region_pages",
-            "region_pages_ranked",
-            "intermediate.int_region_pages_ranked",
-            indicators=_PAGE_INDICATORS,
-            extra=_PAGE_EXTRA,
-            page_kind="official_region",
-        ),
-        Rating(
-            "district_pages",
-            "district_pages_ranked",
-            "intermediate.int_district_pages_ranked",
-            indicators=_PAGE_INDICATORS,
-            extra=_PAGE_EXTRA,
-            page_kind="official_district",
-        ),
-        Rating(
-            "insta_akims",
-            "insta_akims_ranked",
-            "intermediate.int_insta_akims_ranked",
-            indicators=(
-                Col("real_subscribers", DOUBLE, min=0),
-                Col("engaged_users", WHOLE_NUMBER, min=0),
-                Col("er_real_pct", DOUBLE, min=0),
-            ),
-            extra=(
-                Col("platform", required=True, values=("instagram",)),
-                Col("entity_id", required=True),
-                Col("url"),
-                Col("subscribers", WHOLE_NUMBER, min=0),
-                Col("bot_share", DOUBLE, required=True, min=0, max=1),
-                Col("bots_unverified", BOOLEAN, required=True),
-            ),
-            page_kind="akim_personal",
-            page_platform="instagram",
-        ),
-    )
+    r.suite: r for r in map(_from_catalogue, rating_catalogue.catalogue().values())
 }
 
 # the weekly ratings the annual table summarises (its `rating` column)
-WEEKLY_RATINGS = tuple(r.key for r in RATINGS.values())
-
-RATINGS.update(
-    {
-        r.suite: r
-        for r in (
-            Rating(
-                "incidents",
-                "incidents_ranked",
-                "intermediate.int_incidents_ranked",
-                indicators=(
-                    Col("avg_response_minutes", DOUBLE),
-                    Col("resolved_count", WHOLE_NUMBER, required=True, min=0),
-                    Col("resolved_satisfied_pct", DOUBLE, min=0, max=100),
-                    Col("answer_quality_avg", DOUBLE, min=1, max=5),
-                ),
-                extra=(
-                    Col("body_group", required=True),
-                    Col("incidents", WHOLE_NUMBER, required=True, min=0),
-                    Col("answered_pct", DOUBLE, min=0, max=100),
-                    Col("overdue_pct", DOUBLE, min=0, max=100),
-                ),
-                period="month",
-                group="body_group",
-                unit_rule=INCIDENT_BODIES,
-            ),
-            Rating(
-                "annual",
-                "annual_ranked",
-                "intermediate.int_annual_ranked",
-                indicators=(
-                    Col("mean_weekly_place", DOUBLE, required=True, min=1),
-                    Col("expert_score", DOUBLE),
-                ),
-                extra=(
-                    # year(date) is BIGINT in DuckDB; either integer type is the year
-                    Col("year", ("INTEGER", "BIGINT"), required=True),
-                    Col("rating", required=True, values=WEEKLY_RATINGS),
-                    Col("weeks_rated", WHOLE_NUMBER, required=True, min=1),
-                    Col("top_three", BOOLEAN),
-                ),
-                period="year",
-                group="rating",
-                optional_places=("expert_score",),
-                unit_rule=WEEKLY_MART_UNITS,
-            ),
-        )
-    }
-)
+WEEKLY_RATINGS = tuple(r.key for r in RATINGS.values() if r.period == "week")
 
 
 @dataclass(frozen=True)
@@ -757,28 +713,14 @@ def fetch_completeness() -> gx.ExpectationSuite:
     )
 
 
-def people_ranked() -> gx.ExpectationSuite:
-    return rating_suite(RATINGS["people_ranked"])
+def _rating_suite(suite: str) -> Callable[[], gx.ExpectationSuite]:
+    """The suite builder of a catalogued rating (named like the suite, as SUITES keys them)."""
 
+    def build() -> gx.ExpectationSuite:
+        return rating_suite(RATINGS[suite])
 
-def region_pages_ranked() -> gx.ExpectationSuite:
-    return rating_suite(RATINGS["region_pages_ranked"])
-
-
-def district_pages_ranked() -> gx.ExpectationSuite:
-    return rating_suite(RATINGS["district_pages_ranked"])
-
-
-def insta_akims_ranked() -> gx.ExpectationSuite:
-    return rating_suite(RATINGS["insta_akims_ranked"])
-
-
-def incidents_ranked() -> gx.ExpectationSuite:
-    return rating_suite(RATINGS["incidents_ranked"])
-
-
-def annual_ranked() -> gx.ExpectationSuite:
-    return rating_suite(RATINGS["annual_ranked"])
+    build.__name__ = suite
+    return build
 
 
 SUITES = {
@@ -791,12 +733,7 @@ SUITES = {
         raw_follower_audits,
         raw_incidents,
         fetch_completeness,
-        people_ranked,
-        region_pages_ranked,
-        district_pages_ranked,
-        insta_akims_ranked,
-        incidents_ranked,
-        annual_ranked,
+        *(_rating_suite(suite) for suite in RATINGS),  # one per catalogued rating
     )
 }
 

@@ -632,7 +632,7 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
             {"table": rating.table},
         )
     # a rating without configured weights cannot be checked (nor computed by dbt)
-    weights = methodology.parameters().get("weights", {}).get(rating.key)
+    weights = methodology.parameters().get("weights", {}).get(rating.weights)
     if not weights:
         return _failed(
             suite,

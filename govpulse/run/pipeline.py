@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from govpulse.periods import period_end_of, period_start_of, refuse_open_period
+from govpulse.ratings import of_kind
 from govpulse.run import notify
 from govpulse.settings import MEMORY_LIMIT_ENV, Paths, ensure_pseudonym_key, memory_limit
 from govpulse.warehouse.schema import connect, ensure_schema
@@ -33,17 +34,13 @@ from ingestion.registry import load_registry
 
 log = logging.getLogger(__name__)
 
-WEEKLY_MARTS = (
-    "rating_people_weekly",
-    "rating_region_pages_weekly",
-    "rating_district_pages_weekly",
-    "rating_insta_akims_weekly",
-)
-# The revisioned histories each run kind appends to.
+WEEKLY_MARTS = tuple(r.history for r in of_kind("weekly"))
+# The revisioned histories each run kind appends to: its catalogued ratings' (govpulse.ratings),
+# and the monthly incident statistics (a report, no rating).
 MARTS = {
     "weekly": WEEKLY_MARTS,
-    "monthly": ("rating_incidents_monthly", "incident_stats_monthly"),
-    "annual": ("rating_annual",),
+    "monthly": (*(r.history for r in of_kind("monthly")), "incident_stats_monthly"),
+    "annual": tuple(r.history for r in of_kind("annual")),
 }
 # dbt var period_kind of each run kind (macros/periods.sql)
 PERIOD_KINDS = {"weekly": "week", "monthly": "month", "annual": "year"}

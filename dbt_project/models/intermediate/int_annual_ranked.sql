@@ -4,10 +4,7 @@
 {{ config(tags=['annual']) }}
 
 with ranked as (
-    {{ ranked(ref('int_annual_indicators'), 'annual', [
-        ('mean_weekly_place', 'less'),
-        ('expert_score', 'more'),
-    ], partition_by='rating', optional=['expert_score']) }}
+    {{ rank_rating('annual', ref('int_annual_indicators')) }}
 )
 
 select *, final_place <= 3 as top_three

@@ -3,12 +3,11 @@
 -- period_start falls in.
 {{ config(tags=['annual']) }}
 
-{% set weekly = {
-    'people': 'rating_people_weekly_current',
-    'region_pages': 'rating_region_pages_weekly_current',
-    'district_pages': 'rating_district_pages_weekly_current',
-    'insta_akims': 'rating_insta_akims_weekly_current',
-} %}
+{#- every weekly rating of the catalogue (var ratings) -#}
+{% set weekly = {} %}
+{% for r in rating_catalogue() if r.period == 'week' %}
+    {%- do weekly.update({r.name: r.history ~ '_current'}) -%}
+{% endfor %}
 
 {% for rating, model in weekly.items() %}
 select

@@ -2,9 +2,4 @@
 -- (validated before it is published).
 {{ config(tags=['monthly']) }}
 
-{{ ranked(ref('int_incidents_indicators'), 'incidents', [
-    ('avg_response_minutes', 'less'),
-    ('resolved_count', 'more'),
-    ('resolved_satisfied_pct', 'more'),
-    ('answer_quality_avg', 'more'),
-], partition_by='body_group') }}
+{{ rank_rating('incidents', ref('int_incidents_indicators')) }}

@@ -3,9 +3,4 @@
     (select * exclude (page_kind) from {{ ref('int_official_page_indicators') }}
      where page_kind = 'official_region')
 {% endset %}
-{{ ranked(pages, 'region_pages', [
-    ('subscribers', 'more'),
-    ('engagement', 'more'),
-    ('er_subscribers_pct', 'more'),
-    ('engagement_per_1k_pop', 'more'),
-]) }}
+{{ rank_rating('region_pages', pages) }}
