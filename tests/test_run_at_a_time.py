@@ -167,30 +167,37 @@ def _mend_when_retried(airflow_db: Path, blocker: Path, stop: threading.Event) -
                 return
 
 
-def test_a_task_that_fails_once_and_then_succeeds_raises_no_alarm(
-        airflow_db: Path, generated: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def retried(airflow_db: Path, generated: Path,
+            tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The publish folder is not there yet on the first try (a file stands in its place, as a
     mount that is not ready would): publish fails, Airflow retries it, the retry publishes.
-    Before, the first failure had already marked the run failed and posted run_failed."""
-    paths = _paths(generated, tmp_path)
+    Its published week A is where the full-disk test starts from."""
+    paths = _paths(generated, tmp_path_factory.mktemp("retried"))
     paths.publish_dir.write_text("not a folder yet")
     stop = threading.Event()
     mender = threading.Thread(target=_mend_when_retried,
                               args=(airflow_db, paths.publish_dir, stop), daemon=True)
     mender.start()
     try:
-        with webhook() as (url, received):
-            monkeypatch.setenv(notify.WEBHOOK_ENV, url)
+        with webhook() as (url, received), pytest.MonkeyPatch.context() as env:
+            env.setenv(notify.WEBHOOK_ENV, url)
             outcome = run_weekly(paths, WEEK_A, docs=False)
     finally:
         stop.set()
         mender.join(timeout=10)
-    assert _tries(airflow_db, "publish") == (2, "success"), "publish did not fail once and retry"
+    return {"paths": paths, "outcome": outcome, "received": received,
+            "tries": _tries(airflow_db, "publish")}
+
+
+def test_a_task_that_fails_once_and_then_succeeds_raises_no_alarm(retried: dict) -> None:
+    """Before, the first failure had already marked the run failed and posted run_failed."""
+    assert retried["tries"] == (2, "success"), "publish did not fail once and retry"
+    outcome = retried["outcome"]
     assert outcome.ok, outcome.reason
-    (_, status, message), = _runs(paths)
+    (_, status, message), = _runs(retried["paths"])
     assert status == "success" and "publish:" not in (message or ""), message
-    assert not [r for r in received if r["kind"] == "run_failed"], received
+    assert not [r for r in retried["received"] if r["kind"] == "run_failed"], retried["received"]
 
 
 # --- a full disk while publishing --------------------------------------------------------------
@@ -212,12 +219,15 @@ def _small_disk(size_mb: int) -> Iterator[Path]:
 
 
 def test_a_full_disk_while_publishing_changes_nothing_published(
-        airflow_db: Path, generated: Path, tmp_path: Path,
+        retried: dict, generated: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starts from a copy of the week A `retried` published (warehouse and published file)."""
+    assert retried["outcome"].ok, retried["outcome"].reason
     with _small_disk(256) as disk:
         paths = _paths(generated, tmp_path, publish_dir=disk / "publish")
-        first = run_weekly(paths, WEEK_A, docs=False)
-        assert first.ok, first.reason
+        shutil.copytree(retried["paths"].warehouse.parent, paths.warehouse.parent)
+        paths.publish_dir.mkdir()
+        shutil.copy(retried["paths"].published_file, paths.published_file)
         publish(paths.warehouse, paths.published_file)  # so that there is a previous file
         published = paths.published_file.read_bytes()
         previous = previous_of(paths.published_file).read_bytes()
