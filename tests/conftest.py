@@ -122,18 +122,19 @@ TIER_FIXTURES = {"system": {"postgres_bin", "docker_compose"}, "dag": {"airflow_
 # directly); a new test should use the fixture instead
 MODULE_TIERS = {"test_dbt_project.py": "dbt"}
 
-# Seconds each of the slow files takes alone on 2 shared cores (make test, --durations): with
-# `--dist loadfile --no-loadscope-reorder` the workers take whole files in collection order, so
-# the longest go first and the short unit files fill the gaps at the end. Only the order matters;
-# a file not listed counts by its tier.
+# Roughly the seconds each of the slow files takes alone on 2 idle cores (from `--durations`;
+# the ratios are what counts): with `--dist loadfile --no-loadscope-reorder` the workers take
+# whole files in collection order, so the longest go first and the short unit files fill the
+# gaps at the end. A file not listed counts by its tier (TIER_SECONDS).
 FILE_SECONDS = {
-    "test_crash_safety.py": 300, "test_run_at_a_time.py": 200, "test_weekly_dag.py": 180,
-    "test_annual_ratings.py": 150, "test_monthly_incidents.py": 120, "test_withdraw.py": 120,
-    "test_real_scheduler.py": 120, "test_publication.py": 100, "test_revisions.py": 100,
-    "test_cli.py": 90, "test_backfill.py": 90, "test_bench.py": 80, "test_bench_peers.py": 60,
-    "test_registry_history.py": 60, "test_fetch_to_rating.py": 60,
-    "test_gone_pages_and_bad_records.py": 50, "test_landing_dag.py": 50,
-    "test_dbt_project.py": 40, "test_docker_compose.py": 10,
+    "test_crash_safety.py": 300, "test_weekly_dag.py": 180, "test_run_at_a_time.py": 160,
+    "test_real_scheduler.py": 150, "test_withdraw.py": 130, "test_annual_ratings.py": 125,
+    "test_monthly_incidents.py": 110, "test_publication.py": 100, "test_revisions.py": 100,
+    "test_cli.py": 90, "test_backfill.py": 90, "test_bench.py": 80, "test_fetch_to_rating.py": 80,
+    "test_registry_history.py": 80, "test_secrets.py": 70, "test_bench_peers.py": 60,
+    "test_gone_pages_and_bad_records.py": 50, "test_landing_dag.py": 50, "test_deadline.py": 40,
+    "test_dbt_project.py": 40, "test_validation.py": 40, "test_dag_integrity.py": 30,
+    "test_docker_compose.py": 10,
 }
 TIER_SECONDS = {"system": 60, "dag": 45, "dbt": 20, "unit": 1}
 
