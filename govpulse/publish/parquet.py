@@ -19,6 +19,7 @@ import duckdb
 
 from govpulse.publish.folders import replace_folder
 from govpulse.ratings import catalogue
+from govpulse.warehouse.sql import ident, literal
 
 PARQUET_DIR = "parquet"
 # The revisioned rating histories (every revision, never rewritten): every rating of the
@@ -31,17 +32,13 @@ HISTORY_TABLES = (
 )
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def history_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The rating history tables present in the connected file's `marts` (with period_start)."""
-    names = ", ".join(_literal(n) for n in HISTORY_TABLES)
+    names = ", ".join(literal(n) for n in HISTORY_TABLES)
     return [
         row[0]
         for row in con.execute(
@@ -77,7 +74,7 @@ def _export_relation(con: duckdb.DuckDBPyConnection, name: str, out_dir: Path) -
     shutil.rmtree(tmp, ignore_errors=True)
     order = _order_by(con, name)
     con.execute(
-        f"COPY (SELECT * FROM marts.{_ident(name)} ORDER BY {order}) TO {_literal(str(tmp))} "
+        f"COPY (SELECT * FROM marts.{ident(name)} ORDER BY {order}) TO {literal(str(tmp))} "
         "(FORMAT parquet, PARTITION_BY (period_start), WRITE_PARTITION_COLUMNS true, "
         "COMPRESSION zstd)"
     )
@@ -97,4 +94,4 @@ def _order_by(con: duckdb.DuckDBPyConnection, name: str) -> str:
         ).fetchall()
     ]
     keys = [c for c in ("period_start", "revision", "unit_id", "year", "rating") if c in columns]
-    return ", ".join(_ident(c) for c in keys) or "ALL"
+    return ", ".join(ident(c) for c in keys) or "ALL"

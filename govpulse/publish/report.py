@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from govpulse.ratings import catalogue, of_kind
+from govpulse.warehouse.sql import first_row
 
 # Relation, Russian title, columns shown (indicators last), period kind, column of separately
 # ranked groups: one per rating of the catalogue (govpulse.ratings), in its order.
@@ -25,7 +26,9 @@ GROUPS = {
 
 # Column -> Russian label, from the catalogue's indicators and shown columns.
 LABELS: dict[str, str] = {
-    c.name: c.label for r in catalogue().values() for c in (*r.shown, *r.indicators)
+    name: label for r in catalogue().values()
+    for name, label in [*((c.name, c.label) for c in r.shown),
+                        *((i.name, i.label) for i in r.indicators)]
 }
 
 
@@ -53,7 +56,7 @@ def show(published_file: Path, top: int = 5) -> str:
         published = {r[0] for r in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'").fetchall()}
         for relation, title, indicators, period, group in RATINGS:
-            latest = (con.execute(f"SELECT max(period_start) FROM marts.{relation}").fetchone()[0]
+            latest = (first_row(con.execute(f"SELECT max(period_start) FROM marts.{relation}"))[0]
                       if relation in published else None)
             if latest is None:
                 if period == "week":
@@ -77,8 +80,8 @@ CURRENT_OF_KIND = {kind: of_kind(kind)[0].current for kind in ("weekly", "monthl
 
 def _withdrawn(con: duckdb.DuckDBPyConnection, views: set[str]) -> list[str]:
     """Periods withdrawn (govpulse withdraw) and not published again since: said, not shown."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
-                       "AND table_name = 'withdrawals'").fetchone()[0]:
+    if not first_row(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts' "
+                       "AND table_name = 'withdrawals'"))[0]:
         return []
     rows = con.execute(
         "SELECT kind, period_start, revision, published_at, reason FROM marts.withdrawals "
@@ -87,8 +90,8 @@ def _withdrawn(con: duckdb.DuckDBPyConnection, views: set[str]) -> list[str]:
     lines = []
     for kind, start, revision, when, reason in rows:
         view = CURRENT_OF_KIND[kind]
-        if view in views and con.execute(f"SELECT count(*) FROM marts.{view} "
-                                         "WHERE period_start = ?", [start]).fetchone()[0]:
+        if view in views and first_row(con.execute(f"SELECT count(*) FROM marts.{view} "
+                                         "WHERE period_start = ?", [start]))[0]:
             continue  # run again since: published
         period = PERIODS[{"weekly": "week", "monthly": "month", "annual": "year"}[kind]]
         lines.append(f"\nWithdrawn: {period.format(start)} (revision {revision}, "

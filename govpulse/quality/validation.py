@@ -39,7 +39,8 @@ import duckdb
 from govpulse import methodology, settings
 from govpulse.quality import messages
 from govpulse.quality import suites as vs
-from govpulse.warehouse.schema import memory_limit
+from govpulse.warehouse.schema import VALIDATIONS_DDL, memory_limit
+from govpulse.warehouse.sql import first_row, ident
 
 SAMPLE_ROWS = 100_000  # at most this many rows of a raw table per run reach GX
 SAMPLE_SEED = 42
@@ -47,7 +48,7 @@ PENALTY_TOLERANCE = 1e-9  # relative, penalty_points vs Σ place × weight
 PARTIAL_UNEXPECTED = 10  # unexpected values GX keeps per expectation (result_format SUMMARY)
 OBSERVED_MAX_CHARS = 1000
 
-def _limits() -> dict[str, str]:
+def _limits() -> dict[str, Any]:
     """DuckDB's buffers, as the pipeline's writers (read when a connection opens)."""
     return {"memory_limit": memory_limit()}
 
@@ -144,7 +145,8 @@ def validate_raw(
     with duckdb.connect(str(warehouse), read_only=True, config=_limits()) as con:
         for dataset in vs.RAW_DATASETS.values():
             jobs.append(
-                _guarded(dataset.suite, lambda d=dataset: _raw_job(con, d, run_id, sample_rows))
+                _guarded(dataset.suite,
+                         functools.partial(_raw_job, con, dataset, run_id, sample_rows))
             )
         if not rows_only:
             jobs.append(_guarded("fetch_completeness",
@@ -168,7 +170,7 @@ def _conservation_job(con: duckdb.DuckDBPyConnection, run_id: str) -> _Job:
         "WHERE schema_name = 'ops' AND table_name = 'loaded_files'").fetchall()}
     if "conservation" not in columns:  # no file was ever landed here
         return _Job(CONSERVATION_SUITE)
-    checked, bad = con.execute(
+    checked, bad = first_row(con.execute(
         """
         SELECT count(*) FILTER (WHERE conservation IS NOT NULL),
                list([file, records::VARCHAR, rows_loaded::VARCHAR,
@@ -177,7 +179,7 @@ def _conservation_job(con: duckdb.DuckDBPyConnection, run_id: str) -> _Job:
                            OR (conservation = 'balanced'
                                AND records IS DISTINCT FROM rows_loaded + rows_quarantined))
         FROM ops.loaded_files WHERE run_id = ?
-        """, [run_id]).fetchone()
+        """, [run_id]))
     bad = bad or []
     if not checked:
         return _Job(CONSERVATION_SUITE)  # the run landed no file: nothing to account for
@@ -314,8 +316,8 @@ def _unreported_platforms(con: duckdb.DuckDBPyConnection, run_id: str, period_st
     empty = pd.DataFrame()
     if _table_types(con, "ops.runs") is None or _table_types(con, "registry.pages") is None:
         return empty
-    kind = con.execute("SELECT any_value(kind) FROM ops.runs WHERE run_id = ?",
-                       [run_id]).fetchone()[0]
+    kind = first_row(con.execute("SELECT any_value(kind) FROM ops.runs WHERE run_id = ?",
+                       [run_id]))[0]
     if kind != "weekly":  # only the weekly DAG fetches
         return empty
     from ingestion.connectors.fetch import ACTIVE_PAGES_SQL, active_pages_parameters
@@ -350,23 +352,9 @@ def validate_candidates(
     with duckdb.connect(str(warehouse), read_only=True, config=_limits()) as con:
         for rating in ratings:
             jobs.append(
-                _guarded(rating.suite, lambda r=rating: _candidate_job(con, r, period_start))
+                _guarded(rating.suite, functools.partial(_candidate_job, con, rating, period_start))
             )
     return _report("candidates", run_id, period_start, jobs)
-
-
-VALIDATIONS_DDL = """
-CREATE TABLE IF NOT EXISTS ops.validations (
-    run_id VARCHAR,
-    suite VARCHAR,
-    expectation VARCHAR,
-    column_name VARCHAR,
-    success BOOLEAN,
-    observed_value VARCHAR,
-    details VARCHAR,
-    validated_at TIMESTAMPTZ
-)
-"""
 
 
 def record(warehouse: Path, report: ValidationReport) -> None:
@@ -385,7 +373,6 @@ def record(warehouse: Path, report: ValidationReport) -> None:
         for r in report.results
     ]
     with duckdb.connect(str(warehouse), config=_limits()) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS ops")
         con.execute(VALIDATIONS_DDL)
         if not rows:
             return
@@ -430,8 +417,6 @@ def _guarded(suite: str, build: Callable[[], _Job]) -> _Job:
         return _Job(suite, results=[ExpectationResult(suite, QUERY_FAILED, None, False, message)])
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _table_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
@@ -469,17 +454,17 @@ def _raw_job(
         return _Job(suite, results=[_skipped(suite, f"{dataset.table} does not exist")])
 
     # aggregates over all rows of the run
-    selects, params = ["count(*) AS row_count"], []
+    selects, params = ["count(*) AS row_count"], list[Any]()
     for c in dataset.all_columns:
         if c.name not in types:
             continue  # the schema frame reports it; the frame column stays missing -> failure
-        col = _ident(c.name)
+        col = ident(c.name)
         if c.required:
-            selects.append(f"count(*) - count({col}) AS {_ident(vs.null_count(c.name))}")
+            selects.append(f"count(*) - count({col}) AS {ident(vs.null_count(c.name))}")
         if c.values is not None:
             selects.append(
                 f"count(*) FILTER (WHERE NOT list_contains(?::VARCHAR[], {col}::VARCHAR)) "
-                f"AS {_ident(vs.not_in_set_count(c.name))}"
+                f"AS {ident(vs.not_in_set_count(c.name))}"
             )
             params.append(list(c.values))
         if c.ranged:
@@ -492,16 +477,16 @@ def _raw_job(
                 params.append(c.max)
             selects.append(
                 f"count(*) FILTER (WHERE {' OR '.join(conditions)}) "
-                f"AS {_ident(vs.out_of_range_count(c.name))}"
+                f"AS {ident(vs.out_of_range_count(c.name))}"
             )
         if vs.is_event_time(c):
             selects.append(
                 f"count(*) FILTER (WHERE {col} > now() + INTERVAL "
-                f"{int(vs.FUTURE_TOLERANCE_DAYS)} DAY) AS {_ident(vs.future_count(c.name))}"
+                f"{int(vs.FUTURE_TOLERANCE_DAYS)} DAY) AS {ident(vs.future_count(c.name))}"
             )
     if all(k in types for k in vs.RAW_KEY):
-        key = ", ".join(_ident(k) for k in vs.RAW_KEY)
-        selects.append(f"count(*) - count(DISTINCT ({key})) AS {_ident(vs.KEY_DUPLICATE_COUNT)}")
+        key = ", ".join(ident(k) for k in vs.RAW_KEY)
+        selects.append(f"count(*) - count(DISTINCT ({key})) AS {ident(vs.KEY_DUPLICATE_COUNT)}")
     totals = con.execute(
         f"SELECT {', '.join(selects)} FROM {dataset.table} WHERE _run_id = ?", [*params, run_id]
     ).df()
@@ -516,8 +501,8 @@ def _raw_job(
     # because DuckDB only promises repeatable results (REPEATABLE seed) without parallelism.
     wanted = [*_INDEX_COLUMNS[vs.SAMPLE], *vs.RAW_KEY]
     wanted += [c.name for c in dataset.all_columns if c.values is not None or c.ranged]
-    columns = ", ".join(_ident(c) for c in dict.fromkeys(wanted) if c in types)
-    order = ", ".join(_ident(c) for c in (*vs.RAW_KEY, "_file") if c in types) or "1"
+    columns = ", ".join(ident(c) for c in dict.fromkeys(wanted) if c in types)
+    order = ", ".join(ident(c) for c in (*vs.RAW_KEY, "_file") if c in types) or "1"
     con.execute("SET threads = 1")
     try:
         sample = con.execute(
@@ -642,14 +627,14 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
         )
     interval = vs.PERIOD_INTERVALS[rating.period]
     # DuckDB's date arithmetic, the same the dbt models and the period_mismatch flag use
-    period_end = con.execute(f"SELECT (?::DATE + {interval})::DATE", [period_start]).fetchone()[0]
+    period_end = first_row(con.execute(f"SELECT (?::DATE + {interval})::DATE", [period_start]))[0]
 
     def col(name: str) -> str:
         # a column the table lacks is NULL here (the schema frame reports it)
-        return _ident(name) if name in types else "NULL"
+        return ident(name) if name in types else "NULL"
 
     group = f"{col(rating.group)}::VARCHAR" if rating.group else "NULL::VARCHAR"
-    order = ", ".join(_ident(c) for c in rating.unit_key if c in types) or "1"
+    order = ", ".join(ident(c) for c in rating.unit_key if c in types) or "1"
     rows = con.execute(
         f"SELECT * FROM {rating.table} WHERE period_start = ? ORDER BY {order}", [period_start]
     ).df()
@@ -662,7 +647,7 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
         if place not in types:
             terms.append("NULL")
             continue
-        term = f"TRY_CAST({_ident(place)} AS DOUBLE) * $w{i}"
+        term = f"TRY_CAST({ident(place)} AS DOUBLE) * $w{i}"
         if indicator in rating.optional_places:
             term = f"coalesce({term}, 0)"  # no place (no values in the group) adds nothing
         terms.append(term)
@@ -684,7 +669,7 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
     cand_extra, units_extra = [], []
     if rating.group:
         places = [f"place_{c.name}" for c in rating.indicators] + ["final_place"]
-        present = [f"TRY_CAST({_ident(p)} AS BIGINT)" for p in places if p in types]
+        present = [f"TRY_CAST({ident(p)} AS BIGINT)" for p in places if p in types]
         max_place = f"greatest({', '.join(present)})" if present else "NULL"
         cand_extra += [f"count(*) {over} AS group_units", f"{max_place} AS max_place"]
         units_extra += [
@@ -705,7 +690,7 @@ def _candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_sta
         units_extra.append("coalesce(c.place_null_mismatch, 0) AS place_null_mismatch")
     group_out = ""
     if rating.group:
-        group_out = f"coalesce(c.unit_group, e.unit_group) AS {_ident(rating.group)}, "
+        group_out = f"coalesce(c.unit_group, e.unit_group) AS {ident(rating.group)}, "
     params["tolerance"] = PENALTY_TOLERANCE
     units = con.execute(
         f"""
@@ -771,21 +756,21 @@ def _inputs_present(con: duckdb.DuckDBPyConnection, rating: vs.Rating, types: di
     empty = vs.EMPTY_INPUTS.get(rating.key)
     if empty is None:  # the annual table rates published weeks (start_run requires some)
         return ExpectationResult(rating.suite, INPUTS_PRESENT, None, True, "not applicable")
-    some = " OR ".join(f"coalesce(TRY_CAST({_ident(c.name)} AS DOUBLE), 0) <> 0"
+    some = " OR ".join(f"coalesce(TRY_CAST({ident(c.name)} AS DOUBLE), 0) <> 0"
                        for c in rating.indicators if c.name in types) or "FALSE"
-    units, with_inputs = con.execute(
+    units, with_inputs = first_row(con.execute(
         f"SELECT count(*), count(*) FILTER ({some}) FROM {rating.table} WHERE period_start = ?",
-        [period_start]).fetchone()
+        [period_start]))
     period = (f"week {period_start}" if rating.period == "week"
               else f"month {period_start:%Y-%m}")
     if rating.unit_rule == vs.INCIDENT_BODIES and not units:
         # no body rated: only a month with no incident at all is missing its input
         timezone = methodology.parameters().get("timezone", "Asia/Almaty")
-        incidents = con.execute(
+        incidents = first_row(con.execute(
             "SELECT count(*) FROM intermediate.int_incidents_month "
             "WHERE timezone(?, detected_at) >= ?::TIMESTAMP "
             "AND timezone(?, detected_at) < ?::TIMESTAMP",
-            [timezone, period_start, timezone, period_end]).fetchone()[0]
+            [timezone, period_start, timezone, period_end]))[0]
         observed = f"{incidents} incidents of {period_start:%Y-%m}"
         blocked = not incidents
     else:
@@ -850,7 +835,9 @@ def _report(stage: str, run_id: str, period_start: date, jobs: list[_Job]) -> Va
 @functools.cache
 def _suite_expectations(suite: str) -> tuple[dict, ...]:
     """The suite's expectation configurations (JSON), in suite order."""
-    return tuple(vs.SUITES[suite]().to_json_dict()["expectations"])
+    expectations = vs.SUITES[suite]().to_json_dict()["expectations"]
+    assert isinstance(expectations, list)
+    return tuple(e for e in expectations if isinstance(e, dict))
 
 
 def _run_suite(job: _Job, gx_results: list[Any]) -> list[ExpectationResult]:

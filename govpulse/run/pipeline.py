@@ -22,7 +22,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from govpulse.warehouse.sql import first_row
+
+if TYPE_CHECKING:
+    import duckdb
 
 from govpulse.periods import period_end_of, period_start_of, refuse_open_period
 from govpulse.ratings import of_kind
@@ -156,9 +161,9 @@ def _withdraw_unpublished_revisions(con: Any, kind: str, run_id: str) -> None:
     for started_at in runs:
         withdrawn = 0
         for table in histories:
-            withdrawn += con.execute(
+            withdrawn += first_row(con.execute(
                 f'DELETE FROM marts."{table}" WHERE published_at = ?', [started_at],
-            ).fetchone()[0]
+            ))[0]
         if withdrawn:
             con.execute(
                 "UPDATE ops.runs SET message = concat_ws('; ', message, ?) "
@@ -173,14 +178,14 @@ def _require_published_weeks(con: Any, start: date, end: date) -> None:
     """The annual tables summarise published weeks (not withdrawn ones: the `_current` view
     leaves them out): say so plainly when there are none."""
     current = f"{WEEKLY_MARTS[0]}_current"
-    exists = con.execute(
+    exists = first_row(con.execute(
         "SELECT count(*) FROM duckdb_views() WHERE schema_name = 'marts' AND view_name = ?",
         [current],
-    ).fetchone()[0]
-    weeks = con.execute(
+    ))[0]
+    weeks = first_row(con.execute(
         f"SELECT count(DISTINCT period_start) FROM marts.{current} "
         "WHERE period_start >= ? AND period_start < ?", [start, end],
-    ).fetchone()[0] if exists else 0
+    ))[0] if exists else 0
     if not weeks:
         raise ValueError(
             f"no weekly rating of {start.year} is published in this warehouse: run "
@@ -346,8 +351,10 @@ def publish_outcome(run: dict[str, Any], status: str, revision: int | None,
     record = ("UPDATE {}ops.runs SET status = ?, finished_at = ?, revision_published = ?, "
               "message = ? WHERE run_id = ?")
     try:
-        target = publish_file(paths.warehouse, paths.published_file,
-                              finish=lambda pub: pub.execute(record.format("pub."), outcome))
+        def record_outcome(pub: duckdb.DuckDBPyConnection) -> None:
+            pub.execute(record.format("pub."), outcome)
+
+        target = publish_file(paths.warehouse, paths.published_file, finish=record_outcome)
     except DiskFull as exc:
         _record_alert(run, PUBLISH_FAILED, str(exc))
         raise PublishFailed(str(exc)) from exc
@@ -459,11 +466,11 @@ def fail_run(run: dict[str, Any] | None, message: str) -> None:
     if not run:
         return
     with connect(paths_of(run).warehouse) as con:
-        changed = con.execute(
+        changed = first_row(con.execute(
             "UPDATE ops.runs SET status = 'failed', finished_at = now(), message = ? "
             "WHERE run_id = ? AND status IN ('running', 'publishing')",
             [message[:2000], run["run_id"]],
-        ).fetchone()[0]
+        ))[0]
     if changed:  # the first failure of the run (a retry that fails again is not news)
         notify.send(RUN_FAILED, f"{run['kind']} {run['period_start']}: {message}"[:2000],
                     run["period_start"], run["run_id"])

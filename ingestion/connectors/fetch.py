@@ -7,6 +7,7 @@ import importlib
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -87,8 +88,8 @@ ACTIVE_PAGES_SQL = """
 """
 
 
-def active_pages_parameters(platforms: list[str], period: Period) -> dict[str, object]:
-    return {"platforms": platforms, "period_start": period.start, "period_end": period.end}
+def active_pages_parameters(platforms: Sequence[str], period: Period) -> dict[str, object]:
+    return {"platforms": list(platforms), "period_start": period.start, "period_end": period.end}
 
 
 def registry_pages(registry: Path, platform: str, period: Period) -> list[Page]:
