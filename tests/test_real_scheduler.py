@@ -30,10 +30,6 @@ DAG_ID = "weekly_ratings"
 ALMATY = ZoneInfo("Asia/Almaty")
 RUN_TIMEOUT = 900  # seconds: generous; the week takes about a minute on 2 idle cores
 
-PG_BIN = services.postgres_bin_dir()
-pytestmark = [pytest.mark.dag, pytest.mark.skipif(
-    PG_BIN is None,
-    reason="no PostgreSQL server binaries (apt-get install postgresql; .ci/run installs it)")]
 
 
 @dataclass
@@ -60,7 +56,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(postgres_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("real_scheduler")
     generated = generate(root / "data", weeks=1, scale=0.0002, seed=11, first_period_start=WEEK)
     paths = Paths.resolve(inbox=root / "data" / "inbox", registry=root / "data" / "registry",
@@ -69,7 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     (root / "logs").mkdir()
     processes = services.Processes(root / "logs")
     # leaving the block stops every service (Airflow first, then PostgreSQL), failed or not
-    with services.postgres(PG_BIN, processes) as db:
+    with services.postgres(postgres_bin, processes) as db:
         try:
             # the defaults of a run (a scheduled one has no conf) stay inside the test's folders
             env_paths = {f"GOVPULSE_{k.upper()}": v for k, v in paths.as_strings().items()}
