@@ -54,9 +54,11 @@ BENCH_SCALES ?= 0.01 0.1 1
 bench: install  ## benchmark the weekly run at scales $(BENCH_SCALES) against the floor, pandas and dlt
 	$(RUN) govpulse bench $(foreach s,$(BENCH_SCALES),--scale $(s))
 
-lint: install  ## ruff, and the import rules of the packages (.importlinter)
+lint: install  ## ruff, the import rules (.importlinter), mypy, and SQLFluff on the dbt project
 	$(RUN) ruff check .
 	$(RUN) lint-imports
+	$(RUN) mypy
+	$(RUN) sqlfluff lint dbt_project
 
 clean:  ## remove generated state (warehouse, published files, Airflow home)
 	rm -rf var .airflow dbt_project/target dbt_project/logs

@@ -47,7 +47,8 @@
     {%- endfor %}
 {%- endmacro %}
 
-{# At parse time every ref counts (dbt learns the dependencies); in a unit test refs are fixtures. #}
+{# At parse time every ref counts (dbt learns the dependencies); in a unit test refs are
+   fixtures. #}
 {% macro history_exists(relation) -%}
     {%- if not execute or relation.identifier.startswith('__dbt__cte__') -%}
         {{ return(true) }}
@@ -62,7 +63,8 @@
 {% macro rating_explanation(model, rating, indicators, weights_key=none, group_column=none,
                             current=false, kind='weekly') -%}
     {%- set weights_key = weights_key or rating -%}
-    {%- set group_expression = ('"' ~ group_column ~ '"::VARCHAR') if group_column else 'NULL::VARCHAR' -%}
+    {%- set group_expression = ('"' ~ group_column ~ '"::VARCHAR') if group_column
+                               else 'NULL::VARCHAR' -%}
     with history as (
         {%- if current %}
         -- the latest revision of each period, as the mart's _current view has it (a withdrawn

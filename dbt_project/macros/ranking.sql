@@ -21,7 +21,8 @@
     {%- set known = [] -%}
     {%- for r, w in param('weights').items() -%}{%- do known.extend(w.keys()) -%}{%- endfor -%}
     {%- if tiebreak != 'none' and tiebreak not in known -%}
-        {{ exceptions.raise_compiler_error("final_tiebreak '" ~ tiebreak ~ "' is not an indicator of any rating") }}
+        {{ exceptions.raise_compiler_error("final_tiebreak '" ~ tiebreak
+                                           ~ "' is not an indicator of any rating") }}
     {%- endif -%}
     {#- the tie-break applies to the ratings that have that indicator -#}
     {%- set tiebreak = tiebreak if tiebreak in names else 'none' -%}

@@ -25,7 +25,8 @@
     {%- for r in rating_catalogue() if r.name == name -%}
         {{ return(r) }}
     {%- endfor -%}
-    {{ exceptions.raise_compiler_error("rating '" ~ name ~ "' is not in the rating catalogue (var ratings)") }}
+    {{ exceptions.raise_compiler_error("rating '" ~ name
+                                       ~ "' is not in the rating catalogue (var ratings)") }}
 {%- endmacro %}
 
 {# The rating whose candidate or history model this relation is (penalty tests); none if not. #}
