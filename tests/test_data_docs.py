@@ -15,6 +15,7 @@ from govpulse.publish import data_docs
 from govpulse.quality import suites as vs
 from govpulse.quality import validation
 from govpulse.run import pipeline
+from govpulse.run.context import RunContext
 from govpulse.settings import Paths
 from tests.test_validation import DATA, DDL, PERIOD, RUN
 
@@ -171,8 +172,7 @@ def test_pipeline_validate_stores_results_even_when_failing(
     warehouse.write_bytes(validated[0].read_bytes())
     paths = Paths(inbox=tmp_path / "inbox", registry=tmp_path / "registry",
                   warehouse=warehouse, publish_dir=tmp_path / "publish")
-    run = {"run_id": RUN, "kind": "weekly", "period_start": PERIOD.isoformat(),
-           "paths": paths.as_strings()}
+    run = RunContext(RUN, "weekly", PERIOD, paths)
     with pytest.raises(pipeline.ValidationFailed):
         pipeline.validate(run, "candidates")
     stored = list((tmp_path / "gx" / "validations").glob(f"*/{RUN}/*/*.json"))

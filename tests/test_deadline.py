@@ -5,6 +5,7 @@ callback records the same when the run is not done in time."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
+from govpulse.run.context import RunContext
 from govpulse.run.deadlines import check_run, on_deadline_missed, publication_deadline
 from govpulse.settings import Paths
 from tests.support import write_files
@@ -48,8 +50,7 @@ def _alerts(warehouse: Path) -> list[tuple]:
 
 def test_a_run_in_time_records_nothing_and_a_late_one_records_one_alert(tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    run = {"run_id": "r1", "kind": "weekly", "period_start": "2026-11-13",
-           "paths": {"warehouse": str(warehouse)}}
+    run = RunContext("r1", "weekly", date(2026, 11, 13), Paths.resolve(warehouse=warehouse))
     in_time = datetime(2026, 11, 20, 17, 59, tzinfo=ALMATY)
     assert not check_run(run, "published", now=in_time)
     assert not warehouse.exists()
@@ -61,19 +62,19 @@ def test_a_run_in_time_records_nothing_and_a_late_one_records_one_alert(tmp_path
     assert deadline == datetime(2026, 11, 20, 13, tzinfo=UTC)
     assert "failed at land" in message
     # monthly and annual runs have no publication deadline
-    assert not check_run({**run, "kind": "monthly", "run_id": "m"}, "published", now=late)
+    assert not check_run(replace(run, kind="monthly", run_id="m"), "published", now=late)
 
 
 def test_one_alert_per_week_and_none_for_a_rerun_of_a_published_week(tmp_path: Path) -> None:
     from govpulse.warehouse.schema import connect, ensure_schema
 
     warehouse = tmp_path / "w.duckdb"
-    paths = {"warehouse": str(warehouse)}
+    paths = Paths.resolve(warehouse=warehouse)
     late = datetime(2026, 11, 20, 18, 1, tzinfo=ALMATY)
-    first = {"run_id": "r1", "kind": "weekly", "period_start": "2026-11-13", "paths": paths}
+    first = RunContext("r1", "weekly", date(2026, 11, 13), paths)
     assert check_run(first, "failed at dbt_marts", now=late)
     # its re-run publishes the week for the first time: the same miss, not a second alert
-    assert check_run({**first, "run_id": "r2"}, "published", now=late + timedelta(hours=2))
+    assert check_run(replace(first, run_id="r2"), "published", now=late + timedelta(hours=2))
     [(run_id, _, _, _, message)] = _alerts(warehouse)
     assert run_id == "r1" and "failed at dbt_marts" in message
     with connect(warehouse) as con:
@@ -81,10 +82,10 @@ def test_one_alert_per_week_and_none_for_a_rerun_of_a_published_week(tmp_path: P
         con.execute("INSERT INTO ops.runs (run_id, kind, period_start, status) "
                     "VALUES ('r2', 'weekly', '2026-11-13', 'success')")
     # a later re-run (or backfill) of the published week publishes a revision: no deadline
-    assert not check_run({**first, "run_id": "r3"}, "published", now=late + timedelta(days=30))
+    assert not check_run(replace(first, run_id="r3"), "published", now=late + timedelta(days=30))
     assert len(_alerts(warehouse)) == 1
     # a week first published long after its deadline (a backfill) says so
-    old = {**first, "run_id": "b1", "period_start": "2026-10-02"}
+    old = replace(first, run_id="b1", period_start=date(2026, 10, 2))
     assert check_run(old, "published", now=late)
     assert "a backfill or catch-up: first publication" in _alerts(warehouse)[-1][4]
 

@@ -9,7 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from govpulse.run import deadlines, notify, pipeline
+from govpulse.run.context import RunContext
 from govpulse.settings import Paths
 from govpulse.warehouse.schema import connect, ensure_schema
 
@@ -78,8 +79,7 @@ def test_a_failed_run_is_posted_at_its_first_failure(tmp_path: Path,
         ensure_schema(con)
         con.execute("INSERT INTO ops.runs (run_id, kind, period_start, status) "
                     "VALUES ('monthly-run-1', 'monthly', '2026-11-01', 'running')")
-    run = {"run_id": "monthly-run-1", "kind": "monthly", "period_start": "2026-11-01",
-           "paths": paths.as_strings()}
+    run = RunContext("monthly-run-1", "monthly", date(2026, 11, 1), paths)
     with webhook() as (url, received):
         monkeypatch.setenv(notify.WEBHOOK_ENV, url)
         pipeline.fail_run(run, "dbt_transform: dbt exited with 1")

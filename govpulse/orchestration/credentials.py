@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from govpulse import settings
 from govpulse.contract import PLATFORMS
 from govpulse.run import notify
-from govpulse.run.pipeline import paths_of
+from govpulse.run.context import RunContext
 from ingestion.connectors.fetch import PAGE_GONE, FetchReport, fetch_platform
 
 log = logging.getLogger(__name__)
@@ -90,10 +89,10 @@ def _mask(token: str) -> None:
         pass
 
 
-def fetch(run: dict[str, Any], platform: str) -> FetchReport:
+def fetch(run: RunContext, platform: str) -> FetchReport:
     found = credentials(platform, warn=False)
-    paths = paths_of(run)
-    report = fetch_platform(platform, date.fromisoformat(run["period_start"]), paths.registry,
+    paths = run.paths
+    report = fetch_platform(platform, run.period_start, paths.registry,
                             paths.inbox, token=found.token if found else None,
                             api_url=found.api_url if found else None)
     log.info(report.summary())
@@ -101,9 +100,9 @@ def fetch(run: dict[str, Any], platform: str) -> FetchReport:
     return report
 
 
-def _deliver_gone_alerts(run: dict[str, Any], report: FetchReport) -> None:
+def _deliver_gone_alerts(run: RunContext, report: FetchReport) -> None:
     """Post a `page_gone` alert per page the platform reports gone (the fetch task holds no
     warehouse lock: landing records the same alerts in ops.alerts from the fetch report)."""
     for message in report.gone_alerts():
         log.warning("%s: %s", PAGE_GONE, message)
-        notify.send(PAGE_GONE, message, run.get("period_start"), run.get("run_id"))
+        notify.send(PAGE_GONE, message, run.period_start.isoformat(), run.run_id)

@@ -32,6 +32,7 @@ from govpulse.contract import PLATFORMS
 from govpulse.orchestration import credentials
 from govpulse.run import deadlines, pipeline
 from govpulse.run import lock as run_lock
+from govpulse.run.context import RunContext
 from govpulse.settings import DBT_PROJECT_DIR, Paths
 from ingestion.registry import RegistryError
 
@@ -50,8 +51,12 @@ def _dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
-def _run_context() -> dict[str, Any]:
-    return get_current_context()["ti"].xcom_pull(task_ids=START_TASK)
+def _run_context() -> RunContext:
+    """The run `start` registered (its XCom), for the tasks after it."""
+    value = get_current_context()["ti"].xcom_pull(task_ids=START_TASK)
+    if value is None:
+        raise AirflowFailException("the run did not start (see the start task)")
+    return RunContext.of(value)
 
 
 def on_task_failed(context: Any) -> None:
@@ -59,9 +64,10 @@ def on_task_failed(context: Any) -> None:
     run is marked failed in ops.runs and, the first time, alerted; a missed deadline is noted.
     A task that fails before the run registered itself (start) has no run to mark."""
     ti = context["ti"]
-    run = ti.xcom_pull(task_ids=START_TASK)
-    if run is None:
+    value = ti.xcom_pull(task_ids=START_TASK)
+    if value is None:
         return
+    run = RunContext.of(value)
     step = ti.task_id
     pipeline.fail_run(run, f"{step}: {context.get('exception')}")
     deadlines.check_run(run, f"failed at {step}")
@@ -78,7 +84,7 @@ class WarehouseDbtBuild(DbtBuildLocalOperator):
     """`dbt build` of a selection, for the period and warehouse of the current run."""
 
     def execute(self, context: Any, **kwargs: Any) -> Any:
-        run = context["ti"].xcom_pull(task_ids=START_TASK)
+        run = RunContext.of(context["ti"].xcom_pull(task_ids=START_TASK))
         inherited: dict[str, Any] = dict(getattr(self, "env", None) or {})  # Cosmos' attribute
         self.env = {**inherited, **pipeline.dbt_env(run)}
         self.vars = pipeline.dbt_vars(run)
@@ -217,7 +223,7 @@ def build_rating_dag(spec: RatingDag):
                 # a `govpulse run` on this warehouse holds it for its whole run
                 run_lock.wait_until_free(paths.warehouse)
                 return pipeline.start_run(paths, period, spec.kind,
-                                          docs=params.get("docs", True))
+                                          docs=params.get("docs", True)).to_xcom()
             except (ValueError, run_lock.WarehouseBusy) as exc:
                 raise AirflowFailException(str(exc)) from exc
 
@@ -242,8 +248,6 @@ def build_rating_dag(spec: RatingDag):
         @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, **TRANSIENT_RETRIES)
         def land() -> dict[str, Any]:
             run = _run_context()
-            if run is None:
-                raise AirflowFailException("the run did not start (see the start task)")
             try:
                 return pipeline.land(run)
             except (RegistryError, FileNotFoundError) as exc:

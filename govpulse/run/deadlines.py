@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from govpulse.run import notify
+from govpulse.run.context import RunContext
 from govpulse.warehouse.schema import TIMEZONE, connect, ensure_schema
 from govpulse.warehouse.sql import first_row
 
@@ -87,28 +88,28 @@ def record_alert(warehouse: Path, run_id: str, period_start: date | str, deadlin
     return False
 
 
-def check_run(run: dict[str, Any] | None, event: str, now: datetime | None = None) -> bool:
+def check_run(run: RunContext | None, event: str, now: datetime | None = None) -> bool:
     """At publish or failure of a run: if its week's deadline has passed and the week was never
     published, log a warning and record an alert (once per week). Returns whether the deadline
     was missed by this publication (False for a re-run of a published week)."""
-    if not run or run.get("kind") not in KINDS_WITH_DEADLINE:
+    if not run or run.kind not in KINDS_WITH_DEADLINE:
         return False
     now = now or datetime.now(UTC)
-    deadline = publication_deadline(run["period_start"])
+    deadline = publication_deadline(run.period_start)
     if now <= deadline:
         return False
-    warehouse = Path(run["paths"]["warehouse"])
-    if _published_before(warehouse, run["period_start"], run["run_id"]):
+    warehouse = run.paths.warehouse
+    if _published_before(warehouse, run.period_start.isoformat(), run.run_id):
         log.info("week %s was published before: a re-run publishes a revision, no deadline",
-                 run["period_start"])
+                 run.period_start)
         return False
     late = _late_by(now - deadline)
     catch_up = " (a backfill or catch-up: first publication)" if now - deadline > CATCH_UP else ""
-    message = (f"week {run['period_start']} {event} {late} after its publication deadline "
+    message = (f"week {run.period_start} {event} {late} after its publication deadline "
                f"{deadline:%Y-%m-%d %H:%M} {TIMEZONE}{catch_up} (METHODOLOGY §0)")
     log.warning("deadline missed: %s", message)
     try:  # an alert that cannot be written must not stop the publication
-        record_alert(warehouse, run["run_id"], run["period_start"], deadline, message,
+        record_alert(warehouse, run.run_id, run.period_start, deadline, message,
                      noticed_at=now)
     except Exception:
         log.exception("could not record the missed deadline in ops.alerts")

@@ -29,9 +29,10 @@ from govpulse.warehouse.sql import first_row
 if TYPE_CHECKING:
     import duckdb
 
-from govpulse.periods import period_end_of, period_start_of, refuse_open_period
+from govpulse.periods import UNIT_OF_KIND, period_end_of, period_start_of, refuse_open_period
 from govpulse.ratings import of_kind
 from govpulse.run import notify
+from govpulse.run.context import RunContext
 from govpulse.settings import MEMORY_LIMIT_ENV, Paths, ensure_pseudonym_key, memory_limit
 from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.landing import land_inbox
@@ -48,7 +49,6 @@ MARTS = {
     "annual": tuple(r.history for r in of_kind("annual")),
 }
 # dbt var period_kind of each run kind (macros/periods.sql)
-PERIOD_KINDS = {"weekly": "week", "monthly": "month", "annual": "year"}
 
 
 class ValidationFailed(Exception):
@@ -61,7 +61,7 @@ class PublishFailed(Exception):
 
 
 def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
-              docs: bool = True) -> dict[str, Any]:
+              docs: bool = True) -> RunContext:
     """Register the run in ops.runs; return the run context every later step receives."""
     start = period_start_of(kind, period_start)
     refuse_open_period(kind, start)  # a period not over would be rated incomplete
@@ -78,15 +78,7 @@ def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
             "VALUES (?, ?, ?, ?, 'running')",
             [run_id, kind, start, now],
         )
-    return {
-        "run_id": run_id,
-        "kind": kind,
-        "period_start": start.isoformat(),
-        "period_end": end.isoformat(),
-        "published_at": now.isoformat(),
-        "paths": paths.as_strings(),
-        "docs": docs,
-    }
+    return RunContext(run_id, kind, start, paths, published_at=now.isoformat(), docs=docs)
 
 
 def settle_earlier_runs(con: Any, kind: str, run_id: str, published_file: Path) -> None:
@@ -193,21 +185,17 @@ def _require_published_weeks(con: Any, start: date, end: date) -> None:
         )
 
 
-def paths_of(run: dict[str, Any]) -> Paths:
-    return Paths(**{k: Path(v) for k, v in run["paths"].items()})
-
-
-def land(run: dict[str, Any]) -> dict[str, Any]:
+def land(run: RunContext) -> dict[str, Any]:
     """Check and load the registry, then land the new inbox files. Annual runs rate published
     weeks: they load the registry (expert scores) and land nothing (nor validate raw rows)."""
-    paths = paths_of(run)
+    paths = run.paths
     with connect(paths.warehouse) as con:
-        registry_rows = load_registry(con, paths.registry, run["run_id"])
-        if run["kind"] == "annual":
+        registry_rows = load_registry(con, paths.registry, run.run_id)
+        if run.kind == "annual":
             log.info("registry: %s", registry_rows)
             return {"rows_loaded": {}, "rows_quarantined": 0, "files_loaded": 0,
                     "files_skipped": 0}
-        report = land_inbox(con, paths.inbox, run["run_id"])
+        report = land_inbox(con, paths.inbox, run.run_id)
         con.execute(
             """
             UPDATE ops.runs SET rows_loaded = ?, rows_loaded_total = ?, rows_quarantined = ?,
@@ -216,14 +204,14 @@ def land(run: dict[str, Any]) -> dict[str, Any]:
             """,
             [json.dumps(report.rows_loaded), sum(report.rows_loaded.values()),
              report.rows_quarantined, report.files_loaded, report.files_skipped,
-             run["run_id"]],
+             run.run_id],
         )
     log.info("registry: %s", registry_rows)
     log.info(report.summary())
     if report.rows_quarantined:
         log.warning(
             "%d rows quarantined: see ops.quarantine where run_id = '%s'",
-            report.rows_quarantined, run["run_id"],
+            report.rows_quarantined, run.run_id,
         )
     return {
         "rows_loaded": report.rows_loaded,
@@ -238,24 +226,24 @@ def land(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def validate(run: dict[str, Any], stage: str, expected_platforms: Sequence[str] = ()) -> str:
+def validate(run: RunContext, stage: str, expected_platforms: Sequence[str] = ()) -> str:
     """Run the Great Expectations suites of a stage (`raw` or `candidates`) and record them.
     `expected_platforms`: those the run had to fetch (the orchestration knows the tokens)."""
     from govpulse.quality import validation  # GX is heavy: imported only when a run validates
 
-    paths = paths_of(run)
-    start = date.fromisoformat(run["period_start"])
+    paths = run.paths
+    start = run.period_start
     if stage == "raw":
         # rows landed by an interrupted run before it validated them are audited now: the
         # re-run skips their files as loaded, so its own rows would not include them
         reports = [validation.validate_raw(paths.warehouse, earlier, earlier_start,
                                            rows_only=True)
                    for earlier, earlier_start in _unaudited_runs(paths.warehouse, run)]
-        reports.append(validation.validate_raw(paths.warehouse, run["run_id"], start,
+        reports.append(validation.validate_raw(paths.warehouse, run.run_id, start,
                                                expected_platforms=expected_platforms))
     else:
-        reports = [validation.validate_candidates(paths.warehouse, run["run_id"], start,
-                                                  kind=run["kind"])]
+        reports = [validation.validate_candidates(paths.warehouse, run.run_id, start,
+                                                  kind=run.kind)]
     for report in reports:
         validation.record(paths.warehouse, report)
         # GX results for the Data Docs publish renders; a failed result is kept too (and a
@@ -268,7 +256,7 @@ def validate(run: dict[str, Any], stage: str, expected_platforms: Sequence[str] 
             log.warning("could not store the GX results of %s for the Data Docs", stage,
                         exc_info=True)
     summary = "; ".join(
-        (f"rows of interrupted run {r.run_id}: " if r.run_id != run["run_id"] else "")
+        (f"rows of interrupted run {r.run_id}: " if r.run_id != run.run_id else "")
         + r.summary() for r in reports)
     log.info(summary)
     if not all(r.success for r in reports):
@@ -276,7 +264,7 @@ def validate(run: dict[str, Any], stage: str, expected_platforms: Sequence[str] 
     return summary
 
 
-def _unaudited_runs(warehouse: Path, run: dict[str, Any]) -> list[tuple[str, date]]:
+def _unaudited_runs(warehouse: Path, run: RunContext) -> list[tuple[str, date]]:
     """Earlier runs of this kind that died or failed after landing files and before validating
     them (no ops.validations row): (run_id, period_start). Their rows are audited once, by the
     next run, without the fetch completeness of a fetch that is over."""
@@ -288,12 +276,12 @@ def _unaudited_runs(warehouse: Path, run: dict[str, Any]) -> list[tuple[str, dat
             WHERE r.kind = ? AND r.status IN ('interrupted', 'failed') AND l.run_id <> ?
               AND NOT EXISTS (SELECT 1 FROM ops.validations v WHERE v.run_id = l.run_id)
             ORDER BY l.run_id
-            """, [run["kind"], run["run_id"]]).fetchall()
+            """, [run.kind, run.run_id]).fetchall()
 
 
-def dbt_env(run: dict[str, Any]) -> dict[str, str]:
+def dbt_env(run: RunContext) -> dict[str, str]:
     """Environment of the dbt process: the warehouse path and the pseudonym key."""
-    paths = paths_of(run)
+    paths = run.paths
     ensure_pseudonym_key(paths.warehouse)
     # every env var profiles.yml reads is set: dbt's partial parsing re-parses everything when a
     # profile env var falls back to its default (dbt-core #5155)
@@ -301,29 +289,29 @@ def dbt_env(run: dict[str, Any]) -> dict[str, str]:
             "DO_NOT_TRACK": "1"}
 
 
-def dbt_vars(run: dict[str, Any]) -> dict[str, str]:
+def dbt_vars(run: RunContext) -> dict[str, str]:
     return {
-        "period_start": run["period_start"],
-        "period_kind": PERIOD_KINDS[run["kind"]],
-        "published_at": run["published_at"],
-        "run_id": run["run_id"],
+        "period_start": run.period_start.isoformat(),
+        "period_kind": UNIT_OF_KIND[run.kind],
+        "published_at": run.published_at,
+        "run_id": run.run_id,
     }
 
 
-def publish(run: dict[str, Any]) -> dict[str, Any]:
+def publish(run: RunContext) -> dict[str, Any]:
     """Publish marts and ops atomically with the run's outcome, then their Parquet, the
     bulletin and the docs. Once the file is renamed into place the run is published: a later
     failure is recorded as a `publish_incomplete` alert and in the run's message, not as a
     failed run."""
-    paths = paths_of(run)
+    paths = run.paths
     with connect(paths.warehouse) as con:
         revisions = [
             row[0]
-            for mart in MARTS[run["kind"]]
+            for mart in MARTS[run.kind]
             for row in con.execute(
                 f"SELECT max(revision) FROM marts.{mart} "
                 "WHERE period_start = ? AND published_at = ?::TIMESTAMPTZ",
-                [run["period_start"], run["published_at"]],
+                [run.period_start, run.published_at],
             ).fetchall()
             if row[0] is not None
         ]
@@ -333,7 +321,7 @@ def publish(run: dict[str, Any]) -> dict[str, Any]:
                            f"published revision {revision}" if revision else "nothing changed")
 
 
-def publish_outcome(run: dict[str, Any], status: str, revision: int | None,
+def publish_outcome(run: RunContext, status: str, revision: int | None,
                     message: str) -> dict[str, Any]:
     """Publish the warehouse with how the run ends (`status`, `revision`, `message`) written
     into the copy before it is renamed into place — the published file and the private
@@ -343,11 +331,11 @@ def publish_outcome(run: dict[str, Any], status: str, revision: int | None,
     from govpulse.publish.warehouse_file import DiskFull
     from govpulse.publish.warehouse_file import publish as publish_file
 
-    paths = paths_of(run)
+    paths = run.paths
     with connect(paths.warehouse) as con:
         con.execute("UPDATE ops.runs SET status = 'publishing', message = ? WHERE run_id = ?",
-                    [message, run["run_id"]])
-    outcome = [status, datetime.now(UTC), revision, message, run["run_id"]]
+                    [message, run.run_id])
+    outcome = [status, datetime.now(UTC), revision, message, run.run_id]
     record = ("UPDATE {}ops.runs SET status = ?, finished_at = ?, revision_published = ?, "
               "message = ? WHERE run_id = ?")
     try:
@@ -373,7 +361,7 @@ def publish_outcome(run: dict[str, Any], status: str, revision: int | None,
             "problems": problems}
 
 
-def _after_publish(run: dict[str, Any], target: Path, paths: Paths,
+def _after_publish(run: RunContext, target: Path, paths: Paths,
                    problems: list[str]) -> tuple[Path | None, dict[str, str]]:
     """Parquet, bulletin and docs of a publication; what fails is added to `problems`."""
     from govpulse.publish.parquet import export_parquet
@@ -386,12 +374,12 @@ def _after_publish(run: dict[str, Any], target: Path, paths: Paths,
     except Exception as exc:  # noqa: BLE001 - the publication stands
         problems.append(f"Parquet not written: {exc}")
     try:
-        if run["kind"] == "weekly":
+        if run.kind == "weekly":
             bulletin = _write_bulletin(run, target, paths)
     except Exception as exc:  # noqa: BLE001 - the publication stands
         problems.append(f"bulletin not written: {exc}")
     try:
-        if run.get("docs", True):
+        if run.docs:
             docs = _write_docs(run, paths)
     except Exception as exc:  # noqa: BLE001 - the publication stands
         problems.append(f"docs not written: {exc}")
@@ -403,31 +391,31 @@ PUBLISH_FAILED = "publish_failed"  # the copy could not be written (a full disk)
 RUN_FAILED = "run_failed"  # a webhook notice only (the run's status says it in ops.runs)
 
 
-def _record_incomplete(run: dict[str, Any], problems: list[str]) -> None:
+def _record_incomplete(run: RunContext, problems: list[str]) -> None:
     """The file is published but something after it failed: say so in ops (alert + message)."""
     text = "published, but " + "; ".join(problems)
     _record_alert(run, PUBLISH_INCOMPLETE, text)
-    notify.send(PUBLISH_INCOMPLETE, text, run["period_start"], run["run_id"])
+    notify.send(PUBLISH_INCOMPLETE, text, run.period_start.isoformat(), run.run_id)
 
 
-def _record_alert(run: dict[str, Any], kind: str, text: str) -> None:
+def _record_alert(run: RunContext, kind: str, text: str) -> None:
     """An ops.alerts row and a line in the run's message (never raises: the alert is news
     about the run, not a reason to stop it)."""
-    log.error("run %s: %s", run["run_id"], text)
+    log.error("run %s: %s", run.run_id, text)
     try:
-        with connect(paths_of(run).warehouse) as con:
+        with connect(run.paths.warehouse) as con:
             ensure_schema(con)
             con.execute(
                 "INSERT INTO ops.alerts (run_id, kind, period_start, deadline, noticed_at, "
                 "message) VALUES (?, ?, ?, NULL, now(), ?)",
-                [run["run_id"], kind, run["period_start"], text[:2000]])
+                [run.run_id, kind, run.period_start, text[:2000]])
             con.execute("UPDATE ops.runs SET message = concat_ws('; ', message, ?) "
-                        "WHERE run_id = ?", [text[:2000], run["run_id"]])
+                        "WHERE run_id = ?", [text[:2000], run.run_id])
     except Exception:
-        log.exception("could not record the %s alert of run %s in ops", kind, run["run_id"])
+        log.exception("could not record the %s alert of run %s in ops", kind, run.run_id)
 
 
-def _write_docs(run: dict[str, Any], paths: Paths) -> dict[str, str]:
+def _write_docs(run: RunContext, paths: Paths) -> dict[str, str]:
     """dbt docs and the run's Great Expectations Data Docs next to the published data (the data
     are published already: a failure here is logged, not fatal)."""
     from govpulse.publish.data_docs import build_data_docs
@@ -439,19 +427,19 @@ def _write_docs(run: dict[str, Any], paths: Paths) -> dict[str, str]:
     except (RuntimeError, OSError) as exc:
         log.error("dbt docs not generated: %s", exc)
     try:
-        docs["gx"] = str(build_data_docs(paths.warehouse, run["run_id"], paths.docs_dir / "gx"))
+        docs["gx"] = str(build_data_docs(paths.warehouse, run.run_id, paths.docs_dir / "gx"))
     except (LookupError, RuntimeError, OSError) as exc:
         log.error("Great Expectations Data Docs not generated: %s", exc)
     return docs
 
 
-def _write_bulletin(run: dict[str, Any], published_file: Path, paths: Paths) -> Path | None:
+def _write_bulletin(run: RunContext, published_file: Path, paths: Paths) -> Path | None:
     """The week's bulletin from the published file (rewritten on every run: its freshness
     block tells when the data was last checked)."""
     from govpulse.publish.bulletin import write_bulletin
 
     try:
-        page = write_bulletin(published_file, date.fromisoformat(run["period_start"]),
+        page = write_bulletin(published_file, run.period_start,
                               paths.bulletin_dir)
     except ValueError as exc:  # no unit of any weekly rating in the registry: nothing to show
         log.warning("no bulletin: %s", exc)
@@ -460,17 +448,17 @@ def _write_bulletin(run: dict[str, Any], published_file: Path, paths: Paths) -> 
     return page
 
 
-def fail_run(run: dict[str, Any] | None, message: str) -> None:
+def fail_run(run: RunContext | None, message: str) -> None:
     """Mark the run failed in ops.runs (the published file is left as it was). A run that has
     published already stays published."""
     if not run:
         return
-    with connect(paths_of(run).warehouse) as con:
+    with connect(run.paths.warehouse) as con:
         changed = first_row(con.execute(
             "UPDATE ops.runs SET status = 'failed', finished_at = now(), message = ? "
             "WHERE run_id = ? AND status IN ('running', 'publishing')",
-            [message[:2000], run["run_id"]],
+            [message[:2000], run.run_id],
         ))[0]
     if changed:  # the first failure of the run (a retry that fails again is not news)
-        notify.send(RUN_FAILED, f"{run['kind']} {run['period_start']}: {message}"[:2000],
-                    run["period_start"], run["run_id"])
+        notify.send(RUN_FAILED, f"{run.kind} {run.period_start}: {message}"[:2000],
+                    run.period_start.isoformat(), run.run_id)

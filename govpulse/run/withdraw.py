@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from govpulse.periods import period_end_of, period_start_of
 from govpulse.run import lock as run_lock
 from govpulse.run import pipeline
+from govpulse.run.context import RunContext
 from govpulse.settings import Paths
 from govpulse.warehouse.schema import connect, ensure_schema
 from govpulse.warehouse.sql import first_row
@@ -56,17 +57,17 @@ def withdraw(paths: Paths, kind: str, period: str | date, reason: str,
                          "published with the withdrawal)")
     with run_lock.hold(paths.warehouse, f"withdraw {kind}", start.isoformat(), wait=wait,
                        stream=stream):
-        run = _register(paths, kind, start, reason)
+        run, revision = _register(paths, kind, start, reason)
         try:
-            return _publish(run, paths)
+            return _publish(run, revision)
         except BaseException as exc:
             pipeline.fail_run(run, f"withdraw: {exc}")
             raise
 
 
-def _register(paths: Paths, kind: str, start: date, reason: str) -> dict[str, Any]:
+def _register(paths: Paths, kind: str, start: date, reason: str) -> tuple[RunContext, int]:
     """Settle earlier runs of the kind, check there is a publication to withdraw, and record
-    the withdraw run and its withdrawal row (one transaction)."""
+    the withdraw run and its withdrawal row (one transaction); the run and its revision."""
     if not paths.warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {paths.warehouse}: nothing was published "
                                 "from it")
@@ -100,10 +101,8 @@ def _register(paths: Paths, kind: str, start: date, reason: str) -> dict[str, An
             [kind, start, period_end_of(kind, start), revision, now, reason, run_id])
         con.execute("COMMIT")
     log.info("%s: withdrawal recorded as revision %d", name, revision)
-    return {"run_id": run_id, "kind": kind, "period_start": start.isoformat(),
-            "period_end": period_end_of(kind, start).isoformat(),
-            "published_at": now.isoformat(), "paths": paths.as_strings(), "docs": False,
-            "revision": revision, "name": name}
+    return RunContext(run_id, kind, start, paths, published_at=now.isoformat(),
+                      docs=False), revision
 
 
 def _require_aware_views(con: Any, kind: str) -> None:
@@ -131,13 +130,12 @@ def _latest_revision(con: Any, kind: str, start: date) -> int | None:
     return max(found) if found else None
 
 
-def _publish(run: dict[str, Any], paths: Paths) -> dict[str, Any]:
+def _publish(run: RunContext, revision: int) -> dict[str, Any]:
     """Publish the withdrawal as a run publishes (pipeline.publish_outcome), with Parquet and
     the week's bulletin, which now says the week is withdrawn."""
-    message = f"withdrew {run['name']} as revision {run['revision']}"
-    done = pipeline.publish_outcome(run, "success", run["revision"], message)
-    return {**done, "run_id": run["run_id"],
-            "period_start": date.fromisoformat(run["period_start"]), "message": message}
+    message = f"withdrew {period_name(run.kind, run.period_start)} as revision {revision}"
+    done = pipeline.publish_outcome(run, "success", revision, message)
+    return {**done, "run_id": run.run_id, "period_start": run.period_start, "message": message}
 
 
 def annual_note(kind: str, start: date, published_file: Path) -> str | None:
