@@ -23,6 +23,9 @@ SHARE = "share"  # DOUBLE in [0, 1]
 SCORE = "score"  # INTEGER in [1, 5]
 BOOLEAN = "boolean"
 
+# The range a numeric kind's value must lie in (None: unbounded), landing and validation alike.
+BOUNDS: dict[str, tuple[float, float | None]] = {COUNT: (0, None), SHARE: (0, 1), SCORE: (1, 5)}
+
 SQL_TYPES = {
     ID: "VARCHAR",
     TEXT: "VARCHAR",
@@ -49,6 +52,10 @@ class Column:
     @property
     def sql_type(self) -> str:
         return SQL_TYPES[self.kind]
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        return BOUNDS.get(self.kind, (None, None))
 
 
 def _c(name: str, kind: str, required: bool = False, values: tuple[str, ...] = (),
@@ -133,6 +140,6 @@ FILE_TYPES = (".csv", ".jsonl", ".json")
 
 # An event time (TIMESTAMP column) later than landing + this many days cannot be real: it is a
 # broken export clock or a day/month swap, and would count in a week it does not belong to.
-# Landing quarantines it; the raw validation suite uses the same tolerance (FUTURE_TOLERANCE_DAYS
-# in govpulse/quality/suites.py) for rows that reach raw another way.
+# Landing quarantines it; the raw validation suites check the same tolerance for rows that reach
+# raw another way.
 FUTURE_TOLERANCE_DAYS = 1

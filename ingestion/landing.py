@@ -957,9 +957,8 @@ def _reason_exprs(column: Column, source: str | None, value: str, parsed: str,
             f"(more than ' || $future_days || ' day after landing): ' || {shown} || '; check "
             f"the export''s clock and its date format (day and month swapped?)' END"
         )
-    bounds = {SHARE: (0, 1), SCORE: (1, 5)}.get(column.kind)
-    if bounds:
-        low, high = bounds
+    low, high = column.bounds
+    if low is not None and high is not None:  # COUNT's lower bound is checked above
         reasons.append(
             f"CASE WHEN {parsed} NOT BETWEEN {low} AND {high} "
             f"THEN '{name} out of range {low}..{high}: ' || {shown} END"

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from govpulse import contract
 from govpulse import ratings as rating_catalogue
 from govpulse.settings import PROJECT_DIR
 
@@ -55,12 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CONTEXT_ROOT = PROJECT_DIR / "expectations"
 
-# ---- enums (CONTRACTS §2, §3) ----
-PLATFORMS = ("vk", "ok", "facebook", "instagram", "x", "telegram", "youtube")
-AUTHOR_TYPES = ("person", "community", "media", "government", "corporate", "bot", "unknown")
-SENTIMENTS = ("positive", "neutral", "negative")
-INTERACTION_KINDS = ("like", "comment")
-SATISFACTION = ("satisfied", "unsatisfied")
+PLATFORMS = contract.PLATFORMS
 
 # ---- DuckDB type names as information_schema.columns.data_type spells them ----
 VARCHAR = ("VARCHAR",)
@@ -107,10 +103,6 @@ class Col:
         return self.min is not None or self.max is not None
 
 
-def _count(name: str, required: bool = False) -> Col:
-    return Col(name, BIGINT, required=required, min=0)
-
-
 LINEAGE = (
     Col("_load_id", BIGINT, required=True),
     Col("_run_id", VARCHAR, required=True),
@@ -131,103 +123,19 @@ class RawDataset:
         return self.columns + LINEAGE
 
 
+def _raw_column(column: contract.Column) -> Col:
+    """The raw table's column as the inbox contract defines it (type, required, enum, range)."""
+    low, high = column.bounds
+    types = TIMESTAMPTZ if column.kind == contract.TIMESTAMP else (column.sql_type,)
+    return Col(column.name, types, required=column.required, values=column.values or None,
+               min=low, max=high)
+
+
+# One suite per inbox dataset, derived from the contract (govpulse.contract.DATASETS).
 RAW_DATASETS: dict[str, RawDataset] = {
-    d.suite: d
-    for d in (
-        RawDataset(
-            "raw_mentions",
-            "raw.mentions",
-            (
-                Col("platform", required=True, values=PLATFORMS),
-                Col("mention_id", required=True),
-                Col("published_at", TIMESTAMPTZ, required=True),
-                Col("url"),
-                Col("text"),
-                Col("author_id", required=True),
-                Col("author_type", required=True, values=AUTHOR_TYPES),
-                _count("author_audience"),
-                Col("source_id"),
-                _count("likes"),
-                _count("comments"),
-                _count("reposts"),
-                _count("views"),
-                Col("sentiment", required=True, values=SENTIMENTS),
-                Col("entity_id"),
-            ),
-        ),
-        RawDataset(
-            "raw_page_snapshots",
-            "raw.page_snapshots",
-            (
-                Col("platform", required=True, values=PLATFORMS),
-                Col("platform_page_id", required=True),
-                Col("captured_at", TIMESTAMPTZ, required=True),
-                _count("subscribers", required=True),
-                Col("bot_share", DOUBLE, min=0, max=1),
-                _count("engaged_users_7d"),
-            ),
-        ),
-        RawDataset(
-            "raw_page_posts",
-            "raw.page_posts",
-            (
-                Col("platform", required=True, values=PLATFORMS),
-                Col("platform_page_id", required=True),
-                Col("post_id", required=True),
-                Col("published_at", TIMESTAMPTZ, required=True),
-                Col("captured_at", TIMESTAMPTZ, required=True),
-                _count("likes"),
-                _count("comments"),
-                _count("reposts"),
-                _count("views"),
-            ),
-        ),
-        RawDataset(
-            "raw_post_interactions",
-            "raw.post_interactions",
-            (
-                Col("platform", required=True, values=PLATFORMS),
-                Col("platform_page_id", required=True),
-                Col("post_id", required=True),
-                Col("user_id", required=True),
-                Col("kind", required=True, values=INTERACTION_KINDS),
-                Col("at", TIMESTAMPTZ),
-            ),
-        ),
-        RawDataset(
-            "raw_follower_audits",
-            "raw.follower_audits",
-            (
-                Col("platform", required=True, values=PLATFORMS),
-                Col("platform_page_id", required=True),
-                Col("captured_at", TIMESTAMPTZ, required=True),
-                Col("follower_id", required=True),
-                Col("username"),
-                Col("has_avatar", BOOLEAN),
-                _count("posts_count"),
-                _count("followers_count"),
-                _count("following_count"),
-            ),
-        ),
-        RawDataset(
-            "raw_incidents",
-            "raw.incidents",
-            (
-                Col("incident_id", required=True),
-                Col("detected_at", TIMESTAMPTZ, required=True),
-                Col("body_id", required=True),
-                Col("platform", values=PLATFORMS),
-                Col("url"),
-                Col("category"),
-                Col("municipality_id"),
-                # a missing response or feedback is normal data (METHODOLOGY §5): nullable
-                Col("first_response_at", TIMESTAMPTZ),
-                Col("resolved_at", TIMESTAMPTZ),
-                Col("answer_quality", INTEGER, min=1, max=5),
-                Col("satisfaction", values=SATISFACTION),
-            ),
-        ),
-    )
+    f"raw_{name}": RawDataset(f"raw_{name}", f"raw.{name}",
+                              tuple(_raw_column(c) for c in columns))
+    for name, columns in contract.DATASETS.items()
 }
 
 
@@ -426,7 +334,7 @@ def future_count(column: str) -> str:
 
 
 # A timestamp more than this after the validation is a broken export clock, not data.
-FUTURE_TOLERANCE_DAYS = 1
+FUTURE_TOLERANCE_DAYS = contract.FUTURE_TOLERANCE_DAYS
 
 
 def is_event_time(c: Col) -> bool:
