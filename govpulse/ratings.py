@@ -56,6 +56,8 @@ class Rating:
     group: str | None = None  # column whose groups are ranked separately
     unit: dict[str, str] | None = None  # expected units: rule (+ entity_level, page_kind, ...)
     shown: tuple[Shown, ...] = ()
+    section: str = ""  # its section of METHODOLOGY.md, e.g. §1
+    unit_label: str = ""  # the unit column's header in bulletins, e.g. Акимат
 
     @property
     def kind(self) -> str:
@@ -92,6 +94,8 @@ def parse(catalogue: dict[str, Any]) -> dict[str, Rating]:
             group=r.get("group"),
             unit=dict(r.get("unit") or {}),
             shown=tuple(Shown(**s) for s in r.get("shown") or ()),
+            section=r.get("section", ""),
+            unit_label=r.get("unit_label", ""),
         )
     return out
 

@@ -34,6 +34,7 @@ import jinja2
 
 from govpulse.publish.folders import replace_folder
 from govpulse.publish.report import LABELS, RATINGS
+from govpulse.ratings import of_kind
 from govpulse.warehouse.sql import first_row
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -43,19 +44,9 @@ CHART_MAX_UNITS = 30
 # DejaVu Sans ships with matplotlib and covers Kazakh Cyrillic (ә ғ қ ң ө ұ ү һ і).
 CHART_FONT = "DejaVu Sans"
 
-# File stem and METHODOLOGY section of each weekly rating relation.
-WEEKLY = {
-    "rating_people_weekly_current": ("people", "§1"),
-    "rating_region_pages_weekly_current": ("region_pages", "§2"),
-    "rating_district_pages_weekly_current": ("district_pages", "§3"),
-    "rating_insta_akims_weekly_current": ("insta_akims", "§4"),
-}
-UNIT_HEADERS = {
-    "people": "Акимат",
-    "region_pages": "Страница",
-    "district_pages": "Страница",
-    "insta_akims": "Аким",
-}
+# File stem and METHODOLOGY section of each weekly rating relation (the rating catalogue).
+WEEKLY = {r.current: (r.name, r.section) for r in of_kind("weekly")}
+UNIT_HEADERS = {r.name: r.unit_label or "Участник" for r in of_kind("weekly")}
 PLATFORMS = {
     "vk": "ВКонтакте", "ok": "Одноклассники", "facebook": "Facebook", "instagram": "Instagram",
     "x": "X", "telegram": "Telegram", "youtube": "YouTube",
