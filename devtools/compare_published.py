@@ -23,6 +23,8 @@ RUN_SPECIFIC = re.compile(
     r"(^|_)(run_id|load_id|revision_run_id|run|_loaded_at|file_hash)$|_at$|_seconds$|^_file$"
 )
 RUN_SPECIFIC_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIME")
+# a run id quoted inside a text (a validation's details, a message)
+RUN_ID_IN_TEXT = r"[a-z-]+-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{8}T[0-9]{6}-[0-9a-f]{6}"
 
 
 def relations(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, list[tuple[str, str]]]:
@@ -36,9 +38,15 @@ def relations(con: duckdb.DuckDBPyConnection, db: str) -> dict[str, list[tuple[s
     return found
 
 
-def compared_columns(columns: list[tuple[str, str]]) -> list[str]:
-    return [c for c, t in columns
+def compared_columns(columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(c, t) for c, t in columns
             if not RUN_SPECIFIC.search(c) and t not in RUN_SPECIFIC_TYPES]
+
+
+def _expression(column: str, data_type: str) -> str:
+    if data_type == "VARCHAR":
+        return f"regexp_replace({ident(column)}, {literal(RUN_ID_IN_TEXT)}, '<run>', 'g')"
+    return ident(column)
 
 
 def compare(before: Path, after: Path) -> list[str]:
@@ -55,7 +63,7 @@ def compare(before: Path, after: Path) -> list[str]:
             problems.append(f"{rel}: columns differ: {cols_a} vs {cols_b}")
             continue
         schema, table = rel.split(".", 1)
-        select = ", ".join(ident(c) for c in cols_a)
+        select = ", ".join(_expression(c, t) for c, t in cols_a)
         name = f"{ident(schema)}.{ident(table)}"
         missing, extra = (
             first_row(con.execute(
