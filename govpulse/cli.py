@@ -22,6 +22,7 @@ from govpulse.periods import (
 from govpulse.run.lock import WarehouseBusy
 from govpulse.run.pipeline import PublishFailed
 from govpulse.settings import STATE_DIR, Paths
+from govpulse.territory import load_territory
 
 PATH_OPTIONS = (
     ("--inbox", "inbox folder with one sub-folder per dataset (env GOVPULSE_INBOX)"),
@@ -359,6 +360,7 @@ def _run(args: argparse.Namespace) -> int:
     # before Airflow starts: a period that is not over is refused (the DAG's start refuses too)
     refuse_open_period(args.kind, args.period_start)
     paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
+    load_territory(paths.registry)  # a bad territory.yml is named before Airflow starts
     if not args.verbose:
         # the progress lines and the summary tell the story; --verbose shows Airflow's logs
         os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"

@@ -18,7 +18,7 @@ lineage, enum and numeric columns), but an unexpected value of an enum column is
 row held. So results of raw-dataset suites keep their counts and the `_file` / `_line` of
 offending rows and lose every value list (`partial_unexpected_list`, `..._counts`, the values in
 `partial_unexpected_index_list`); values of the private columns are dropped from any result.
-`ops.validations` withholds them the same way (govpulse/quality/validation.py). Results are
+`ops.validations` withholds them the same way (govpulse/quality/privacy.py). Results are
 cleaned when stored and again when rendered. Candidate suites (ratings, published anyway)
 keep their values.
 """

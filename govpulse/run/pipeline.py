@@ -34,6 +34,7 @@ from govpulse.ratings import of_kind
 from govpulse.run import notify
 from govpulse.run.context import RunContext
 from govpulse.settings import MEMORY_LIMIT_ENV, Paths, ensure_pseudonym_key, memory_limit
+from govpulse.territory import load_territory
 from govpulse.warehouse.schema import connect, ensure_schema
 from ingestion.landing import land_inbox
 from ingestion.registry import load_registry
@@ -65,6 +66,7 @@ def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
     """Register the run in ops.runs; return the run context every later step receives."""
     start = period_start_of(kind, period_start)
     refuse_open_period(kind, start)  # a period not over would be rated incomplete
+    load_territory(paths.registry)  # a bad territory.yml stops the run before landing
     end = period_end_of(kind, start)
     now = datetime.now(UTC)
     run_id = f"{kind}-{start.isoformat()}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
