@@ -79,11 +79,13 @@ READERS = textwrap.dedent("""
     from govpulse import methodology, ratings
     ratings.DBT_PROJECT_FILE = methodology.DBT_PROJECT_FILE = Path(sys.argv[1])
     from govpulse.publish import parquet, report
-    from govpulse.quality import suites, validation
+    from govpulse.quality import suites
+    from govpulse.quality.candidate_frames import candidate_job
+    from govpulse.quality.gx_runner import run_jobs
     rating = suites.RATINGS["toy_ranked"]
     with duckdb.connect(sys.argv[2], read_only=True) as con:
-        job = validation._candidate_job(con, rating, date.fromisoformat(sys.argv[3]))
-    result = validation._report("candidates", "toy-run", date.fromisoformat(sys.argv[3]), [job])
+        job = candidate_job(con, rating, date.fromisoformat(sys.argv[3]))
+    result = run_jobs("candidates", "toy-run", date.fromisoformat(sys.argv[3]), [job])
     written = parquet.export_parquet(Path(sys.argv[2]), Path(sys.argv[4]))
     print(json.dumps({
         "suite": suites.SUITES["toy_ranked"]().name,

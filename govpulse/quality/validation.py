@@ -27,16 +27,15 @@ from pathlib import Path
 
 import duckdb
 
-# `X as X`: re-exported, callers and tests keep importing them from here. Tests patch
-# `validation.methodology.parameters`; tests/test_rating_catalogue.py calls the old private
-# names `_candidate_job` and `_report`.
+# `X as X`: re-exported, callers and tests keep importing them from here (tests patch
+# `validation.methodology.parameters`).
 from govpulse import methodology as methodology
 from govpulse.quality import suites as vs
 from govpulse.quality.candidate_frames import PENALTY_TOLERANCE as PENALTY_TOLERANCE
-from govpulse.quality.candidate_frames import candidate_job as _candidate_job
+from govpulse.quality.candidate_frames import candidate_job
 from govpulse.quality.completeness import NO_REPORT as NO_REPORT
 from govpulse.quality.completeness import completeness_job
-from govpulse.quality.gx_runner import run_jobs as _report
+from govpulse.quality.gx_runner import run_jobs
 from govpulse.quality.jobs import Job, guarded, limits
 from govpulse.quality.privacy import WITHHELD as WITHHELD
 from govpulse.quality.privacy import without_literals as without_literals
@@ -76,7 +75,7 @@ def validate_raw(
                                 lambda: completeness_job(con, run_id, period_start,
                                                          expected_platforms)))
         jobs.append(guarded(CONSERVATION_SUITE, lambda: conservation_job(con, run_id)))
-    return _report("raw", run_id, period_start, jobs)
+    return run_jobs("raw", run_id, period_start, jobs)
 
 
 def validate_candidates(
@@ -90,9 +89,9 @@ def validate_candidates(
     with duckdb.connect(str(warehouse), read_only=True, config=limits()) as con:
         for rating in ratings:
             jobs.append(
-                guarded(rating.suite, functools.partial(_candidate_job, con, rating, period_start))
+                guarded(rating.suite, functools.partial(candidate_job, con, rating, period_start))
             )
-    return _report("candidates", run_id, period_start, jobs)
+    return run_jobs("candidates", run_id, period_start, jobs)
 
 
 def record(warehouse: Path, report: ValidationReport) -> None:
