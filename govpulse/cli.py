@@ -17,6 +17,7 @@ from govpulse.periods import (
     parse_week,
     parse_year,
     period_closes_at,
+    period_start_of,
     refuse_open_period,
 )
 from govpulse.run.lock import WarehouseBusy
@@ -30,6 +31,13 @@ PATH_OPTIONS = (
     ("--warehouse", "private DuckDB warehouse file (env GOVPULSE_WAREHOUSE)"),
     ("--publish-dir", "folder of the published warehouse.duckdb (env GOVPULSE_PUBLISH_DIR)"),
 )
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date: write it as YYYY-MM-DD") from None
 
 
 def _checked(parse):
@@ -78,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
         run_kinds, "weekly",
         "the four weekly ratings of one reporting week (Friday 00:00 to Friday 00:00 "
         "Asia/Almaty), due by Friday 18:00 of the day it closes", epilog=RUN_EPILOG)
-    weekly.add_argument("--period-start", required=True, type=_checked(parse_week), metavar="DATE",
-                        help="first day of the week, a Friday (YYYY-MM-DD)")
+    # checked against the territory's week_starts (territory.yml) once the registry is known
+    weekly.add_argument("--period-start", required=True, type=_checked(_iso_date),
+                        metavar="DATE", help="first day of the week (YYYY-MM-DD): a Friday, or "
+                        "the day week_starts names in the registry's territory.yml")
     monthly = _command(
         run_kinds, "monthly",
         "the incident-response rating of one calendar month (METHODOLOGY §5)",
@@ -357,10 +367,12 @@ def _bench(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from govpulse.orchestration.runner import DAG_IDS, run_dag
 
-    # before Airflow starts: a period that is not over is refused (the DAG's start refuses too)
-    refuse_open_period(args.kind, args.period_start)
     paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
-    load_territory(paths.registry)  # a bad territory.yml is named before Airflow starts
+    # before Airflow starts (the DAG's start checks again): a bad territory.yml, a week that
+    # does not start on the territory's day and a period that is not over are refused
+    territory = load_territory(paths.registry)
+    args.period_start = period_start_of(args.kind, args.period_start, territory)
+    refuse_open_period(args.kind, args.period_start, territory=territory)
     if not args.verbose:
         # the progress lines and the summary tell the story; --verbose shows Airflow's logs
         os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
@@ -368,9 +380,9 @@ def _run(args: argparse.Namespace) -> int:
     period = {"weekly": f"the week {args.period_start}",
               "monthly": f"the month {args.period_start:%Y-%m}",
               "annual": f"the year {args.period_start:%Y}"}[args.kind]
-    if args.kind == "annual" and current_time() < period_closes_at("annual", args.period_start):
-        period += (f" to date (the year closes on "
-                   f"{period_closes_at('annual', args.period_start):%Y-%m-%d}: its tables sum up "
+    closes = period_closes_at(args.kind, args.period_start, territory)
+    if args.kind == "annual" and current_time(territory) < closes:
+        period += (f" to date (the year closes on {closes:%Y-%m-%d}: its tables sum up "
                    "the weeks published so far)")
     print(f"Running {DAG_IDS[args.kind]} for {period} through Airflow "
           f"(inbox {paths.inbox}) …", flush=True)

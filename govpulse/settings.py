@@ -16,9 +16,6 @@ DEFAULT_REGISTRY = PROJECT_DIR / "registry" / "kz"
 STATE_DIR = PROJECT_DIR / "var"
 
 PSEUDONYM_KEY_ENV = "GOVPULSE_PSEUDONYM_KEY"
-# The territory's time zone: periods open and close at its midnights (METHODOLOGY §0; the same
-# zone as govpulse.warehouse.schema.TIMEZONE and the DAG schedules in govpulse.orchestration.dags).
-TERRITORY_TIMEZONE = "Asia/Almaty"
 # Tests only: an ISO instant the closing rule takes as "now" (a DAG test of a week whose
 # captures are taken now, rated as if the week had closed). Nothing in production sets it.
 NOW_ENV = "GOVPULSE_NOW"

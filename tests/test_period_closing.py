@@ -10,7 +10,14 @@ import pytest
 
 from govpulse.cli import main
 from govpulse.orchestration.backfill import Period, closed_periods, periods_between
-from govpulse.periods import last_closed_start, period_closes_at, refuse_open_period
+from govpulse.periods import (
+    last_closed_start,
+    period_closes_at,
+    period_opens_at,
+    period_start_of,
+    refuse_open_period,
+)
+from govpulse.territory import Territory
 
 WEEK = date(2026, 12, 11)  # closes Friday 2026-12-18 00:00 Asia/Almaty = Thursday 19:00 UTC
 CLOSES = datetime(2026, 12, 17, 19, 0, tzinfo=UTC)
@@ -81,3 +88,46 @@ def test_govpulse_backfill_of_periods_not_over_runs_nothing(
     captured = capsys.readouterr()
     assert "Stopping at the last closed period" in captured.out
     assert "has closed yet" in captured.err
+
+
+MOSCOW_MONDAYS = Territory(territory_id="ru-test", timezone="Europe/Moscow", week_starts=0)
+BERLIN_MONDAYS = Territory(territory_id="de-test", timezone="Europe/Berlin", week_starts=0)
+
+
+def test_a_territory_cuts_its_periods_at_its_own_midnight() -> None:
+    # October 2026 closes at Moscow midnight = 21:00 UTC, three hours before Almaty's 19:00 UTC+5
+    october = date(2026, 10, 1)
+    assert period_closes_at("monthly", october, territory=MOSCOW_MONDAYS) == \
+        datetime(2026, 10, 31, 21, 0, tzinfo=UTC)
+    assert period_closes_at("monthly", october) == datetime(2026, 10, 31, 19, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="closes on 2026-11-01 00:00 Europe/Moscow"):
+        refuse_open_period("monthly", october, datetime(2026, 10, 31, 20, 59, tzinfo=UTC),
+                           territory=MOSCOW_MONDAYS)
+    refuse_open_period("monthly", october, datetime(2026, 10, 31, 21, 0, tzinfo=UTC),
+                       territory=MOSCOW_MONDAYS)
+
+
+def test_weeks_start_on_the_territorys_day() -> None:
+    assert period_start_of("weekly", "2026-11-16", territory=MOSCOW_MONDAYS) == date(2026, 11, 16)
+    with pytest.raises(ValueError, match="starts on a Monday .* starts on 2026-11-16"):
+        period_start_of("weekly", "2026-11-20", territory=MOSCOW_MONDAYS)
+    with pytest.raises(ValueError, match="starts on a Friday"):
+        period_start_of("weekly", "2026-11-16")
+    sunday_evening = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 23:00 Moscow, Sunday
+    assert last_closed_start("weekly", sunday_evening, territory=MOSCOW_MONDAYS) == \
+        date(2026, 11, 16)
+    assert last_closed_start("weekly", sunday_evening + timedelta(hours=1),
+                             territory=MOSCOW_MONDAYS) == date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(("monday", "hours"), [
+    (date(2026, 3, 23), 167),  # clocks go forward on Sunday 29 March
+    (date(2026, 10, 19), 169),  # and back on Sunday 25 October
+    (date(2026, 11, 16), 168),
+])
+def test_a_week_with_a_clock_change_is_still_midnight_to_midnight(monday: date,
+                                                                  hours: int) -> None:
+    opens = period_opens_at("weekly", monday, territory=BERLIN_MONDAYS)
+    closes = period_closes_at("weekly", monday, territory=BERLIN_MONDAYS)
+    assert (opens.hour, closes.hour) == (0, 0)
+    assert (closes.astimezone(UTC) - opens.astimezone(UTC)) == timedelta(hours=hours)

@@ -64,9 +64,9 @@ class PublishFailed(Exception):
 def start_run(paths: Paths, period_start: str | date, kind: str = "weekly",
               docs: bool = True) -> RunContext:
     """Register the run in ops.runs; return the run context every later step receives."""
-    start = period_start_of(kind, period_start)
-    refuse_open_period(kind, start)  # a period not over would be rated incomplete
-    load_territory(paths.registry)  # a bad territory.yml stops the run before landing
+    territory = load_territory(paths.registry)  # a bad territory.yml stops the run first
+    start = period_start_of(kind, period_start, territory)
+    refuse_open_period(kind, start, territory=territory)  # a period not over is incomplete
     end = period_end_of(kind, start)
     now = datetime.now(UTC)
     run_id = f"{kind}-{start.isoformat()}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
