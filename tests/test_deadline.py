@@ -6,7 +6,7 @@ callback records the same when the run is not done in time."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ import pytest
 from govpulse.run.context import RunContext
 from govpulse.run.deadlines import check_run, on_deadline_missed, publication_deadline
 from govpulse.settings import Paths
+from govpulse.territory import Territory
 from tests.support import write_files
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -130,3 +131,22 @@ def test_a_late_weekly_run_records_the_miss_and_still_publishes(
     assert outcome.alerts and "deadline_missed" in outcome.alerts[0]
     # the alert is in the published file too (ops is published)
     assert [r[0] for r in _alerts(paths.published_file)] == [run_id]
+
+
+def test_a_territory_has_its_own_deadline_in_its_own_zone(tmp_path: Path) -> None:
+    moscow = Territory(territory_id="ru-test", timezone="Europe/Moscow", week_starts=0,
+                       deadline=time(12, 0))
+    due = publication_deadline(date(2026, 11, 16), moscow)
+    assert due == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 12:00 Moscow (UTC+3)
+    registry = tmp_path / "ru-test"
+    registry.mkdir()
+    (registry / "territory.yml").write_text(
+        "timezone: Europe/Moscow\nweek_starts: monday\ndeadline: '12:00'\n", encoding="utf-8")
+    warehouse = tmp_path / "w.duckdb"
+    run = RunContext("r1", "weekly", date(2026, 11, 16),
+                     Paths.resolve(registry=registry, warehouse=warehouse))
+    assert not check_run(run, "published", now=due)
+    assert check_run(run, "published", now=due + timedelta(minutes=1))
+    [(_, _, _, deadline, message)] = _alerts(warehouse)
+    assert "2026-11-23 12:00 Europe/Moscow" in message
+    assert deadline == due

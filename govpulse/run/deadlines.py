@@ -1,5 +1,6 @@
-"""The publication deadline of a reporting week (METHODOLOGY §0): due by Friday 18:00 Asia/Almaty
-of the day the week closes. A run that publishes (or fails) after it records a `deadline_missed`
+"""The publication deadline of a reporting week (METHODOLOGY §0): due by the territory's
+`deadline` (18:00 by default) in its zone on the day the week closes (Friday 18:00 Asia/Almaty
+without a territory.yml). A run that publishes (or fails) after it records a `deadline_missed`
 row in `ops.alerts` and logs a warning; a late publication is still a publication.
 
 Two ways a miss is noticed:
@@ -22,23 +23,23 @@ from __future__ import annotations
 
 import logging
 import time as _time
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from govpulse.periods import DEFAULT_TERRITORY
 from govpulse.run import notify
 from govpulse.run.context import RunContext
-from govpulse.warehouse.schema import TIMEZONE, connect, ensure_schema
+from govpulse.territory import Territory, TerritoryError, load_territory
+from govpulse.warehouse.schema import connect, ensure_schema
 from govpulse.warehouse.sql import first_row
 
 log = logging.getLogger(__name__)
 
-ALMATY = ZoneInfo(TIMEZONE)
-DUE_AT = time(18, 0)  # local time on the Friday the week closes
 # From the week's start (the scheduled run's logical date = its data interval start) to the
-# deadline: 7 days to the closing Friday 00:00, then 18 hours. Asia/Almaty has no DST (UTC+5
-# since 2024-03-01), so a fixed interval is exact for every week since.
+# deadline of the Airflow Deadline Alert: 7 days to the closing midnight, then 18 hours.
+# Asia/Almaty has no DST (UTC+5 since 2024-03-01), so a fixed interval is exact there; the run's
+# own check (check_run) uses the territory's local deadline in any zone.
 DEADLINE_AFTER_PERIOD_START = timedelta(days=7, hours=18)
 DEADLINE_MISSED = "deadline_missed"
 KINDS_WITH_DEADLINE = ("weekly",)
@@ -46,16 +47,18 @@ KINDS_WITH_DEADLINE = ("weekly",)
 CATCH_UP = timedelta(days=7)
 
 
-def publication_deadline(period_start: date | str) -> datetime:
-    """When the week that starts on `period_start` (a Friday) must be published: Friday 18:00
-    Asia/Almaty of the day it closes (period_end + 18 h local), as an aware datetime."""
+def publication_deadline(period_start: date | str,
+                         territory: Territory | None = None) -> datetime:
+    """When the week that starts on `period_start` must be published: the territory's deadline
+    (default 18:00) in its zone on the day the week closes, as an aware datetime."""
+    territory = territory or DEFAULT_TERRITORY
     if isinstance(period_start, datetime):
-        start = period_start.astimezone(ALMATY).date()
+        start = period_start.astimezone(territory.zone).date()
     elif isinstance(period_start, date):
         start = period_start
     else:
         start = date.fromisoformat(str(period_start))
-    return datetime.combine(start + timedelta(days=7), DUE_AT, tzinfo=ALMATY)
+    return datetime.combine(start + timedelta(days=7), territory.deadline, tzinfo=territory.zone)
 
 
 def record_alert(warehouse: Path, run_id: str, period_start: date | str, deadline: datetime,
@@ -95,7 +98,8 @@ def check_run(run: RunContext | None, event: str, now: datetime | None = None) -
     if not run or run.kind not in KINDS_WITH_DEADLINE:
         return False
     now = now or datetime.now(UTC)
-    deadline = publication_deadline(run.period_start)
+    territory = _territory(run.paths.registry)
+    deadline = publication_deadline(run.period_start, territory)
     if now <= deadline:
         return False
     warehouse = run.paths.warehouse
@@ -106,7 +110,7 @@ def check_run(run: RunContext | None, event: str, now: datetime | None = None) -
     late = _late_by(now - deadline)
     catch_up = " (a backfill or catch-up: first publication)" if now - deadline > CATCH_UP else ""
     message = (f"week {run.period_start} {event} {late} after its publication deadline "
-               f"{deadline:%Y-%m-%d %H:%M} {TIMEZONE}{catch_up} (METHODOLOGY §0)")
+               f"{deadline:%Y-%m-%d %H:%M} {territory.timezone}{catch_up} (METHODOLOGY §0)")
     log.warning("deadline missed: %s", message)
     try:  # an alert that cannot be written must not stop the publication
         record_alert(warehouse, run.run_id, run.period_start, deadline, message,
@@ -144,33 +148,44 @@ def on_deadline_missed(context: dict[str, Any] | None = None, kind: str = "weekl
 
     dag_run = (context or {}).get("dag_run") or {}
     conf = dag_run.get("conf") or {}
+    paths = Paths.resolve(conf.get("inbox"), conf.get("registry"), conf.get("warehouse"),
+                          conf.get("publish_dir"))
+    territory = _territory(paths.registry)
     period = conf.get("period_start") or _local_date(dag_run.get("data_interval_start")
-                                                     or dag_run.get("logical_date"))
+                                                     or dag_run.get("logical_date"), territory)
     if period is None:
         log.error("deadline missed for DAG run %s, but its week is unknown", dag_run.get("run_id"))
         return
-    deadline = publication_deadline(period)
+    deadline = publication_deadline(period, territory)
     now = datetime.now(UTC)
     if now <= deadline:  # a manual run of a current week: Airflow's reference is its own date
         return
-    paths = Paths.resolve(conf.get("inbox"), conf.get("registry"), conf.get("warehouse"),
-                          conf.get("publish_dir"))
     run_id = _registered_run(paths.warehouse, kind, period) or f"airflow:{dag_run.get('run_id')}"
     if _published_before(paths.warehouse, period, run_id):
         log.info("week %s was published before: a stuck re-run has no deadline", period)
         return
     message = (f"week {period} not published by its deadline {deadline:%Y-%m-%d %H:%M} "
-               f"{TIMEZONE}: DAG run {dag_run.get('run_id')} is still "
+               f"{territory.timezone}: DAG run {dag_run.get('run_id')} is still "
                f"{dag_run.get('state') or 'running'}")
     log.warning("deadline missed: %s", message)
     record_alert(paths.warehouse, run_id, period, deadline, message, noticed_at=now)
 
 
-def _local_date(value: Any) -> str | None:
+def _local_date(value: Any, territory: Territory) -> str | None:
     if not value:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.astimezone(ALMATY).date().isoformat()
+    return moment.astimezone(territory.zone).date().isoformat()
+
+
+def _territory(registry: Path) -> Territory:
+    """The registry's territory; the default one when its settings cannot be read (the run
+    itself refuses a bad territory.yml at start, naming it: an alert must still be recorded)."""
+    try:
+        return load_territory(registry)
+    except TerritoryError:
+        log.warning("deadline of the default territory: %s is not readable", registry)
+        return DEFAULT_TERRITORY
 
 
 def _registered_run(warehouse: Path, kind: str, period: str) -> str | None:
