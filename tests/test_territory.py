@@ -91,3 +91,15 @@ def test_govpulse_run_names_a_bad_territory_before_airflow_starts(tmp_path: Path
     assert "territory.yml: timezone: 'Europe/Moskow' is not an IANA time zone" in done.stderr
     assert not (tmp_path / "w.duckdb").exists()  # nothing landed, no warehouse made
     assert "Traceback" not in done.stderr
+
+
+def test_a_fetch_asks_the_platform_for_the_territorys_week(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime
+
+    from ingestion.connectors.native import Period
+
+    moscow = load_territory(_registry(tmp_path, "timezone: Europe/Moscow\nweek_starts: monday\n"))
+    week = Period(date(2026, 11, 16), moscow.zone)
+    assert (week.start_at, week.end_at) == (datetime(2026, 11, 15, 21, tzinfo=UTC),
+                                            datetime(2026, 11, 22, 21, tzinfo=UTC))
+    assert Period(date(2026, 11, 13)).start_at == datetime(2026, 11, 12, 19, tzinfo=UTC)

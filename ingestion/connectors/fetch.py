@@ -17,6 +17,7 @@ import duckdb
 
 from govpulse.contract import PLATFORMS
 from govpulse.settings import platform_env
+from govpulse.territory import load_territory
 from ingestion.connectors.base import (
     ConnectorError,
     PageNotReached,
@@ -144,7 +145,7 @@ def fetch_platform(platform: str, period_start: date, registry: Path, inbox: Pat
     if platform not in CONNECTOR_MODULES:
         raise ValueError(f"unknown platform {platform!r}: use one of {', '.join(PLATFORMS)}")
     module = importlib.import_module(CONNECTOR_MODULES[platform])
-    period = Period(period_start)
+    period = Period(period_start, load_territory(registry).zone)  # its week, in its zone
     report = FetchReport(platform, period.start.isoformat(), datetime.now(UTC).isoformat())
     pages = registry_pages(registry, platform, period)
     report.pages = {p.page_id: {"status": NOT_FETCHED, "reason": NOT_FINISHED,

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from govpulse.territory import DEFAULT_TIMEZONE
+
 API_FOLDER = "api"
-ALMATY = ZoneInfo("Asia/Almaty")
+ALMATY = ZoneInfo(DEFAULT_TIMEZONE)  # the default territory's zone
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,11 @@ class Page:
 
 @dataclass(frozen=True)
 class Period:
-    """A reporting week [Friday 00:00, next Friday 00:00) Asia/Almaty."""
+    """A reporting week [start 00:00, start + 7 days 00:00) in the territory's zone (Asia/Almaty
+    by default: Friday to Friday)."""
 
     start: date
+    zone: ZoneInfo = ALMATY
 
     @property
     def end(self) -> date:
@@ -43,11 +47,11 @@ class Period:
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, time(), ALMATY).astimezone(UTC)
+        return datetime.combine(self.start, time(), self.zone).astimezone(UTC)
 
     @property
     def end_at(self) -> datetime:
-        return datetime.combine(self.end, time(), ALMATY).astimezone(UTC)
+        return datetime.combine(self.end, time(), self.zone).astimezone(UTC)
 
 
 @dataclass
