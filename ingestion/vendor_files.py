@@ -95,12 +95,14 @@ Value rules
   spaces are removed (`2 786` -> 2786); empty (`""`) -> NULL. Anything else unparsable is left
   for the contract check.
 - **published_at**: `dd.mm.yyyy hh:mm[:ss]` (or `dd.mm.yy ...`) -> `yyyy-mm-dd hh:mm:ss` with no
-  offset, i.e. Asia/Almaty local time by the contract; Unix seconds (or milliseconds, 12-13
-  digits) -> UTC `yyyy-mm-ddThh:mm:ssZ`; ISO-8601 text is passed as it is, offset kept. An
-  impossible date is passed unchanged, so the quarantine reason shows what the file said.
+  offset, i.e. the territory's local time by the contract (Asia/Almaty by default; landing
+  reads it in the run's territory zone); Unix seconds (or milliseconds, 12-13 digits) -> UTC
+  `yyyy-mm-ddThh:mm:ssZ`; ISO-8601 text is passed as it is, offset kept. An impossible date is
+  passed unchanged, so the quarantine reason shows what the file said.
   Caveat: BA writes `Дата` in the BA account's time zone (the public sample in platforms.md
-  §8.1 is Moscow time, UTC+3, against its JSON `timeCreate`); the account must be set to
-  Asia/Almaty for CSV times to be right. BA JSON `timeCreate` is an instant and has no such issue.
+  §8.1 is Moscow time, UTC+3, against its JSON `timeCreate`); the account must be set to the
+  territory's zone for CSV times to be right. BA JSON `timeCreate` is an instant and has no
+  such issue.
 - **text**: title and body joined by a newline (the title is dropped when the body already
   starts with it); BA highlight markup `<span ...>`/`</span>` removed, `<br>` -> newline; HTML
   entities decoded once: `&quot; &amp; &lt; &gt; &apos; &#39;`, `&nbsp;` (U+00A0), some

@@ -1,5 +1,5 @@
 {#
-  Reporting periods in the methodology's time zone: a week [Friday 00:00, next Friday 00:00),
+  Reporting periods in the territory's time zone: a week [Friday 00:00, next Friday 00:00),
   a calendar month, or a calendar year (var period_kind; the pipeline sets it with period_start).
 #}
 
@@ -32,9 +32,25 @@
     ({{ period_start() }} - {{ period_interval() }})::DATE
 {%- endmacro %}
 
-{# The instant a local calendar day starts (tzdata knows Kazakhstan's 2024-03-01 switch). #}
+{#
+  The territory's IANA zone (METHODOLOGY §0): the pipeline passes it as var territory_timezone
+  (from <registry>/territory.yml); without it (unit tests, older invocations) the methodology's
+  default zone. The zone is the territory's, not a methodology parameter: it does not change
+  methodology_version.
+#}
+{% macro territory_timezone() -%}
+    {%- set zone = var('territory_timezone', none) or param('timezone') -%}
+    {%- if not modules.re.fullmatch('[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*', zone) -%}
+        {{ exceptions.raise_compiler_error("var territory_timezone must be an IANA zone, got "
+                                           ~ zone) }}
+    {%- endif -%}
+    {{ return(zone) }}
+{%- endmacro %}
+
+{# The instant a local calendar day starts in the territory's zone (tzdata knows Kazakhstan's
+   2024-03-01 switch and every DST rule). #}
 {% macro local_midnight(date_expression) -%}
-    timezone('{{ param("timezone") }}', ({{ date_expression }})::TIMESTAMP)
+    timezone('{{ territory_timezone() }}', ({{ date_expression }})::TIMESTAMP)
 {%- endmacro %}
 
 {% macro period_start_ts() -%}

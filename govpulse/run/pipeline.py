@@ -191,7 +191,10 @@ def land(run: RunContext) -> dict[str, Any]:
     """Check and load the registry, then land the new inbox files. Annual runs rate published
     weeks: they load the registry (expert scores) and land nothing (nor validate raw rows)."""
     paths = run.paths
-    with connect(paths.warehouse) as con:
+    # offset-less inbox timestamps are the territory's local time (CONTRACTS §3): the session
+    # zone of the landing connection reads them so
+    zone = load_territory(paths.registry).timezone
+    with connect(paths.warehouse, timezone=zone) as con:
         registry_rows = load_registry(con, paths.registry, run.run_id)
         if run.kind == "annual":
             log.info("registry: %s", registry_rows)
@@ -282,21 +285,26 @@ def _unaudited_runs(warehouse: Path, run: RunContext) -> list[tuple[str, date]]:
 
 
 def dbt_env(run: RunContext) -> dict[str, str]:
-    """Environment of the dbt process: the warehouse path and the pseudonym key."""
+    """Environment of the dbt process: the warehouse path, the territory's zone (the session
+    TimeZone of dbt's connection, profiles.yml) and the pseudonym key."""
     paths = run.paths
     ensure_pseudonym_key(paths.warehouse)
     # every env var profiles.yml reads is set: dbt's partial parsing re-parses everything when a
     # profile env var falls back to its default (dbt-core #5155)
     return {"GOVPULSE_WAREHOUSE": str(paths.warehouse), MEMORY_LIMIT_ENV: memory_limit(),
-            "DO_NOT_TRACK": "1"}
+            "GOVPULSE_TIMEZONE": load_territory(paths.registry).timezone, "DO_NOT_TRACK": "1"}
 
 
 def dbt_vars(run: RunContext) -> dict[str, str]:
+    """The run's dbt vars: its period, publication instant, id, and the territory's zone, in
+    which macros/periods.sql places local midnights (not a methodology parameter: the
+    methodology var and its version stay as they are)."""
     return {
         "period_start": run.period_start.isoformat(),
         "period_kind": UNIT_OF_KIND[run.kind],
         "published_at": run.published_at,
         "run_id": run.run_id,
+        "territory_timezone": load_territory(run.paths.registry).timezone,
     }
 
 

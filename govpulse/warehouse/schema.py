@@ -15,6 +15,9 @@ import duckdb
 from govpulse.contract import DATASETS
 from govpulse.settings import memory_limit
 
+# The session zone when the caller names none: the default territory's (govpulse.territory). A
+# run's landing connects with its territory's zone, which is how offset-less input timestamps
+# are read as the territory's local time (CONTRACTS §3).
 TIMEZONE = "Asia/Almaty"
 # DuckDB's buffer limit for every warehouse connection (dbt's too, profiles.yml): beyond it,
 # sorts, joins and aggregates spill to `<warehouse>.tmp/`, so a national week fits in a few GiB
@@ -101,13 +104,16 @@ def raw_table_ddl(dataset: str) -> str:
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse with the session settings every writer and reader shares."""
+def connect(path: Path, read_only: bool = False,
+            timezone: str = TIMEZONE) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse with the session settings every writer and reader shares; `timezone`
+    (an IANA zone, the territory's) is the session's: offset-less timestamps are read in it."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": memory_limit()})
     try:
-        con.execute(f"SET TimeZone = '{TIMEZONE}'")
+        quoted = timezone.replace("'", "''")  # DuckDB's SET takes no parameters
+        con.execute(f"SET TimeZone = '{quoted}'")  # an unknown zone raises here
         yield con
     finally:
         con.close()
