@@ -29,8 +29,12 @@ from govpulse.warehouse.sql import first_row, ident
 PENALTY_TOLERANCE = 1e-9  # relative, penalty_points vs Σ place × weight
 
 
-def candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_start: date) -> Job:
-    """The rating's frames of the period starting `period_start`: schema, rows, units."""
+def candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_start: date,
+                  timezone: str | None = None) -> Job:
+    """The rating's frames of the period starting `period_start`: schema, rows, units.
+    `timezone`: the territory's (its months are cut at its midnights); default the
+    methodology's."""
+    timezone = timezone or methodology.parameters().get("timezone", "Asia/Almaty")
     suite = rating.suite
     types = table_types(con, rating.table)
     if types is None:
@@ -57,7 +61,8 @@ def candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_star
     rows = con.execute(
         f"SELECT * FROM {rating.table} WHERE period_start = ? ORDER BY {order}", [period_start]
     ).df()
-    units, params = _units_frame(con, rating, types, weights, period_start, period_end)
+    units, params = _units_frame(con, rating, types, weights, period_start, period_end,
+                                 timezone)
 
     # places run up to the size of the (largest) group; a rating with no units still needs 1
     unit_count = len(rows)
@@ -78,7 +83,7 @@ def candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_star
             vs.ROWS: rating.unit_key,
             vs.UNITS: (*rating.unit_key, "penalty_points", "expected_penalty_points"),
         },
-        results=[_inputs_present(con, rating, types, period_start, period_end)],
+        results=[_inputs_present(con, rating, types, period_start, period_end, timezone)],
     )
 
 
@@ -154,11 +159,11 @@ def _group_flags(rating: vs.Rating, types: dict[str, str]) -> tuple[list[str], l
 
 def _units_frame(con: duckdb.DuckDBPyConnection, rating: vs.Rating, types: dict[str, str],
                  weights: dict[str, Any], period_start: date,
-                 period_end: date) -> tuple[Any, dict[str, Any]]:
+                 period_end: date, timezone: str) -> tuple[Any, dict[str, Any]]:
     """One row per unit of `expected` (the units the rating must hold) FULL OUTER JOIN `cand`
     (the candidate's rows of the period, its penalty recomputed from its places), with the
     flags the units expectations check; and the query's parameters."""
-    expected_sql, params = expected_units_sql(rating)
+    expected_sql, params = expected_units_sql(rating, timezone)
     expected_penalty, weight_params = _expected_penalty(rating, types, weights)
     params |= {"period_start": period_start, "period_end": period_end, **weight_params,
                "tolerance": PENALTY_TOLERANCE}
@@ -203,7 +208,7 @@ def _units_frame(con: duckdb.DuckDBPyConnection, rating: vs.Rating, types: dict[
 
 
 def _inputs_present(con: duckdb.DuckDBPyConnection, rating: vs.Rating, types: dict[str, str],
-                    period_start: date, period_end: date) -> ExpectationResult:
+                    period_start: date, period_end: date, timezone: str) -> ExpectationResult:
     """A rating whose every unit has no input (every indicator 0 or NULL) rates nothing: the
     period's exports are missing (or not over). Zeros of some units are legitimate; a rating
     without units (none active in the registry) is not this check's business; a month
@@ -220,7 +225,6 @@ def _inputs_present(con: duckdb.DuckDBPyConnection, rating: vs.Rating, types: di
               else f"month {period_start:%Y-%m}")
     if rating.unit_rule == vs.INCIDENT_BODIES and not units:
         # no body rated: only a month with no incident at all is missing its input
-        timezone = methodology.parameters().get("timezone", "Asia/Almaty")
         incidents = first_row(con.execute(
             "SELECT count(*) FROM intermediate.int_incidents_month "
             "WHERE timezone(?, detected_at) >= ?::TIMESTAMP "

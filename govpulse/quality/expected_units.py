@@ -32,7 +32,7 @@ def _active_units_sql(rating: vs.Rating) -> str:
     )
 
 
-def expected_units_sql(rating: vs.Rating) -> tuple[str, dict[str, Any]]:
+def expected_units_sql(rating: vs.Rating, timezone: str) -> tuple[str, dict[str, Any]]:
     """SQL of the (unit_group, unit_id) the candidate of the period must hold (NULL unit_group
     for an ungrouped rating), and the parameters it needs beyond $period_start / $period_end."""
     if rating.unit_rule == vs.REGISTRY_UNITS:
@@ -48,7 +48,7 @@ def expected_units_sql(rating: vs.Rating) -> tuple[str, dict[str, Any]]:
         parameters = methodology.parameters()
         return _incident_bodies_sql(), {
             "incident_min_count": int(parameters.get("incident_min_count", 2)),
-            "timezone": parameters.get("timezone", "Asia/Almaty"),
+            "timezone": timezone,  # the territory's: its months end at its midnight
         }
     if rating.unit_rule == vs.WEEKLY_MART_UNITS:
         return _weekly_mart_units_sql(), {}

@@ -79,17 +79,19 @@ def validate_raw(
 
 
 def validate_candidates(
-    warehouse: Path, run_id: str, period_start: date, kind: str = "weekly"
+    warehouse: Path, run_id: str, period_start: date, kind: str = "weekly",
+    timezone: str | None = None,
 ) -> ValidationReport:
     """Validate the candidate ratings of a run of `kind` (weekly | monthly | annual, as in
     ops.runs.kind) for the period starting `period_start`, before they are appended to the
-    marts."""
+    marts. `timezone`: the territory's (default: the methodology's)."""
     ratings = vs.ratings_of(kind)  # ValueError for an unknown kind, before opening anything
     jobs: list[Job] = []
     with duckdb.connect(str(warehouse), read_only=True, config=limits()) as con:
         for rating in ratings:
             jobs.append(
-                guarded(rating.suite, functools.partial(candidate_job, con, rating, period_start))
+                guarded(rating.suite,
+                        functools.partial(candidate_job, con, rating, period_start, timezone))
             )
     return run_jobs("candidates", run_id, period_start, jobs)
 

@@ -247,8 +247,9 @@ def validate(run: RunContext, stage: str, expected_platforms: Sequence[str] = ()
         reports.append(validation.validate_raw(paths.warehouse, run.run_id, start,
                                                expected_platforms=expected_platforms))
     else:
-        reports = [validation.validate_candidates(paths.warehouse, run.run_id, start,
-                                                  kind=run.kind)]
+        reports = [validation.validate_candidates(
+            paths.warehouse, run.run_id, start, kind=run.kind,
+            timezone=load_territory(paths.registry).timezone)]
     for report in reports:
         validation.record(paths.warehouse, report)
         # GX results for the Data Docs publish renders; a failed result is kept too (and a
