@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from devtools.compare_published import main
 
@@ -27,7 +28,8 @@ def test_runs_that_differ_only_in_ids_and_times_compare_equal(tmp_path: Path) ->
     assert main([str(before), str(after)]) == 0
 
 
-def test_a_changed_value_is_reported(tmp_path: Path, capsys) -> None:
+def test_a_changed_value_is_reported(tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
     before = _published(tmp_path / "a.duckdb", 1, "r1")
     after = _published(tmp_path / "b.duckdb", 3, "r1")
     assert main([str(before), str(after)]) == 1
