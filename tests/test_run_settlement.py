@@ -11,6 +11,8 @@ import duckdb
 import pytest
 
 from govpulse.run import pipeline
+from govpulse.run.context import RunContext
+from govpulse.settings import Paths
 from govpulse.warehouse.schema import connect, ensure_schema
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -126,7 +128,8 @@ def test_rows_of_a_dead_run_are_audited_once_by_the_next_run_of_its_kind(
         # w7 got as far as validating (and failed): its rows were audited
         con.execute("INSERT INTO ops.validations (run_id, suite, success) "
                     "VALUES ('w7', 'raw_mentions', false)")
-    weekly = {"run_id": "w8", "kind": "weekly"}
-    monthly = {"run_id": "m8", "kind": "monthly"}
+    paths = Paths.resolve(warehouse=warehouse)
+    weekly = RunContext("w8", "weekly", date(2026, 11, 27), paths)
+    monthly = RunContext("m8", "monthly", date(2026, 12, 1), paths)
     assert pipeline._unaudited_runs(warehouse, weekly) == [("w6", date(2026, 11, 20))]
     assert pipeline._unaudited_runs(warehouse, monthly) == [("m6", date(2026, 11, 1))]
