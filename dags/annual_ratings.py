@@ -1,5 +1,6 @@
-"""Airflow DAG `annual_ratings`: the year's final tables (built in govpulse.orchestration.dags)."""
+"""Airflow DAGs `annual_ratings` (one per territory with GOVPULSE_TERRITORIES, ids prefixed with
+its territory_id), built in govpulse.orchestration.dags."""
 
-from govpulse.orchestration.dags import ANNUAL, build_rating_dag
+from govpulse.orchestration.dags import ANNUAL, build_rating_dags
 
-annual_ratings = build_rating_dag(ANNUAL)
+globals().update(build_rating_dags(ANNUAL))

@@ -1,5 +1,6 @@
-"""Airflow DAG `monthly_incidents`: the incident-response rating of a month."""
+"""Airflow DAGs `monthly_incidents` (one per territory with GOVPULSE_TERRITORIES, ids prefixed with
+its territory_id), built in govpulse.orchestration.dags."""
 
-from govpulse.orchestration.dags import MONTHLY, build_rating_dag
+from govpulse.orchestration.dags import MONTHLY, build_rating_dags
 
-monthly_incidents = build_rating_dag(MONTHLY)
+globals().update(build_rating_dags(MONTHLY))

@@ -1,5 +1,6 @@
-"""Airflow DAG `weekly_ratings`: the four weekly ratings (built in govpulse.orchestration.dags)."""
+"""Airflow DAGs `weekly_ratings` (one per territory with GOVPULSE_TERRITORIES, ids prefixed with
+its territory_id), built in govpulse.orchestration.dags."""
 
-from govpulse.orchestration.dags import build_weekly_dag
+from govpulse.orchestration.dags import WEEKLY, build_rating_dags
 
-weekly_ratings = build_weekly_dag()
+globals().update(build_rating_dags(WEEKLY))

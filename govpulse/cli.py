@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from govpulse import deployment
 from govpulse.contract import PLATFORMS
 from govpulse.orchestration import airflow_home
 from govpulse.periods import (
@@ -23,8 +24,11 @@ from govpulse.periods import (
 from govpulse.run.lock import WarehouseBusy
 from govpulse.run.pipeline import PublishFailed
 from govpulse.settings import STATE_DIR, Paths
-from govpulse.territory import load_territory
+from govpulse.territory import Territory, load_territory
 
+TERRITORY_HELP = ("a territory of the deployment's GOVPULSE_TERRITORIES folder, by its "
+                  "territory_id (default: the only one); its inbox, warehouse and published "
+                  "folder are its own (`govpulse territories` lists them)")
 PATH_OPTIONS = (
     ("--inbox", "inbox folder with one sub-folder per dataset (env GOVPULSE_INBOX)"),
     ("--registry", "registry folder of CSV files (env GOVPULSE_REGISTRY; default registry/kz)"),
@@ -55,6 +59,17 @@ def _checked(parse):
 def _add_path_options(parser: argparse.ArgumentParser) -> None:
     for flag, help_text in PATH_OPTIONS:
         parser.add_argument(flag, help=help_text)
+    parser.add_argument("--territory", help=TERRITORY_HELP)
+
+
+def _paths(args: argparse.Namespace) -> tuple[Paths, Territory, str | None]:
+    """The command's paths, territory and territory_id (None in a deployment without
+    GOVPULSE_TERRITORIES): explicit options first, then the territory's own paths."""
+    given = [getattr(args, k, None) for k in ("inbox", "registry", "warehouse", "publish_dir")]
+    deployed = deployment.choose(getattr(args, "territory", None), given[1])
+    paths = deployment.paths_of(deployed, *given)
+    territory = deployed.territory if deployed else load_territory(paths.registry)
+    return paths, territory, deployed.territory_id if deployed else None
 
 
 def _command(commands: Any, name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
@@ -84,15 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     run_kinds = run.add_subparsers(dest="kind", required=True, metavar="<kind>")
     weekly = _command(
         run_kinds, "weekly",
-        "the four weekly ratings of one reporting week (Friday 00:00 to Friday 00:00 "
-        "Asia/Almaty), due by Friday 18:00 of the day it closes", epilog=RUN_EPILOG)
+        "the four weekly ratings of one reporting week (Friday 00:00 to Friday 00:00 local "
+        "time by default: territory.yml sets the zone, first day and deadline), due by 18:00 "
+        "of the day it closes", epilog=RUN_EPILOG)
     # checked against the territory's week_starts (territory.yml) once the registry is known
     weekly.add_argument("--period-start", required=True, type=_checked(_iso_date),
                         metavar="DATE", help="first day of the week (YYYY-MM-DD): a Friday, or "
                         "the day week_starts names in the registry's territory.yml")
     monthly = _command(
         run_kinds, "monthly",
-        "the incident-response rating of one calendar month (METHODOLOGY §5)",
+        "the incident-response rating and the fakes report of one calendar month "
+        "(METHODOLOGY §5, §8)",
         epilog=RUN_EPILOG)
     monthly.add_argument("--month", dest="period_start", required=True, type=_checked(parse_month),
                          metavar="YYYY-MM", help="the month to rate, e.g. 2026-10")
@@ -127,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="first day of the week, a Friday (YYYY-MM-DD)")
     fetch.add_argument("--registry", help=PATH_OPTIONS[1][1])
     fetch.add_argument("--inbox", help=PATH_OPTIONS[0][1])
+    fetch.add_argument("--territory", help=TERRITORY_HELP)
 
     backfill = _command(
         commands, "backfill",
@@ -153,11 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     bulletin.add_argument("--period-start", required=True, type=_checked(parse_week),
                           metavar="DATE", help="first day of the week, a Friday (YYYY-MM-DD)")
     bulletin.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    bulletin.add_argument("--territory", help=TERRITORY_HELP)
     bulletin.add_argument("--out", type=Path,
                           help="folder of the bulletins (default <publish-dir>/bulletin)")
 
     show = _command(commands, "show", "print the top of each published rating")
     show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    show.add_argument("--territory", help=TERRITORY_HELP)
     show.add_argument("--top", type=int, default=5, help="rows per rating (default 5)")
 
     restore = _command(
@@ -168,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                "Parquet copies are rewritten from the restored file. The private warehouse is "
                "not changed: the next run publishes its newer revisions again.")
     restore.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    restore.add_argument("--territory", help=TERRITORY_HELP)
 
     withdraw = _command(
         commands, "withdraw",
@@ -187,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="why it is withdrawn (published with the withdrawal)")
     withdraw.add_argument("--warehouse", help=PATH_OPTIONS[2][1])
     withdraw.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    withdraw.add_argument("--territory", help=TERRITORY_HELP)
     withdraw.add_argument("--no-wait", dest="wait", action="store_false",
                           help="when another run holds the warehouse, stop at once "
                                "saying which run it is (default: wait for it)")
@@ -200,8 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="1 = a national week (~20 million mentions, 50,000 pages); "
                                "default 0.001")
     generate.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    generate.add_argument("--territory", choices=("kz", "ru-mari-el"),
+                          help="write the multi-territory layout instead: the territory's "
+                               "registry into <out>/territories/<id> and its inbox into "
+                               "<out>/inbox/<id> (kz: the weeks' ratings and incidents; "
+                               "ru-mari-el: the month of the last week's incidents and fakes)")
     generate.add_argument("--first-week", type=_checked(parse_week), metavar="DATE",
                           help="first Friday to generate (default: ends with the last full week)")
+    territories = _command(
+        commands, "territories",
+        "list the territories this deployment serves (GOVPULSE_TERRITORIES, or the one "
+        "registry) with their zone, ratings, DAGs and latest published periods")
+    territories.add_argument("--registry", help=PATH_OPTIONS[1][1])
     bench = _command(
         commands, "bench",
         "run the weekly DAG on a generated week and measure each phase against the floor (one "
@@ -235,12 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             return _bench(args)
         if args.command == "bulletin":
-            from govpulse.publish.bulletin import write_bulletin
+            return _bulletin(args)
+        if args.command == "territories":
+            from govpulse.publish.territories import describe
 
-            paths = Paths.resolve(publish_dir=args.publish_dir)
-            page = write_bulletin(paths.published_file, args.period_start,
-                                  args.out or paths.bulletin_dir)
-            print(f"Bulletin of the week {args.period_start}: {page}")
+            print(describe(deployment.configured() or [deployment.single(args.registry)]))
             return 0
         if args.command == "restore-previous":
             return _restore_previous(args)
@@ -249,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "show":
             from govpulse.publish.report import show
 
-            print(show(Paths.resolve(publish_dir=args.publish_dir).published_file, args.top))
+            print(show(_paths(args)[0].published_file, args.top))
             return 0
     except (FileNotFoundError, ValueError) as exc:
         print(f"govpulse: {exc}", file=sys.stderr)
@@ -267,7 +298,7 @@ def _restore_previous(args: argparse.Namespace) -> int:
     from govpulse.publish.parquet import export_parquet
     from govpulse.publish.warehouse_file import restore_previous
 
-    target = Paths.resolve(publish_dir=args.publish_dir).published_file
+    target = _paths(args)[0].published_file
     previous = restore_previous(target)
     exported = export_parquet(target)
     print(f"Restored the previous published file: {target} (the one it replaced is now "
@@ -279,7 +310,7 @@ def _restore_previous(args: argparse.Namespace) -> int:
 def _withdraw(args: argparse.Namespace) -> int:
     from govpulse.run.withdraw import annual_note, withdraw
 
-    paths = Paths.resolve(warehouse=args.warehouse, publish_dir=args.publish_dir)
+    paths = _paths(args)[0]
     done = withdraw(paths, args.kind, args.period, args.reason, wait=args.wait,
                     stream=sys.stdout)
     print(f"{done['message'][0].upper()}{done['message'][1:]}: {done['published_file']} "
@@ -302,7 +333,7 @@ def _fetch(args: argparse.Namespace) -> int:
     from govpulse.orchestration.credentials import credentials
     from ingestion.connectors.fetch import fetch_platform
 
-    paths = Paths.resolve(inbox=args.inbox, registry=args.registry)
+    paths = _paths(args)[0]
     found = credentials(args.platform)
     if found is None:
         print(f"govpulse: {args.platform}: no token configured — define the Airflow connection "
@@ -316,6 +347,16 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    if args.territory:
+        from devtools.demo_territories import generate_territory
+
+        done = generate_territory(args.territory, args.out, weeks=args.weeks, scale=args.scale,
+                                  seed=args.seed, first_week=args.first_week)
+        print(f"Generated territory {args.territory} ({', '.join(done['periods'])}, seed "
+              f"{args.seed}): registry {done['registry']}, inbox {done['inbox']}")
+        for dataset, rows in done["rows"].items():
+            print(f"  {dataset:<18} {rows:>9,} rows")
+        return 0
     from devtools.generate import generate
 
     summary = generate(args.out, weeks=args.weeks, scale=args.scale, seed=args.seed,
@@ -328,25 +369,37 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bulletin(args: argparse.Namespace) -> int:
+    from govpulse.publish.bulletin import write_bulletin
+
+    paths = _paths(args)[0]
+    page = write_bulletin(paths.published_file, args.period_start,
+                          args.out or paths.bulletin_dir)
+    print(f"Bulletin of the week {args.period_start}: {page}")
+    return 0
+
+
 def _backfill(args: argparse.Namespace) -> int:
     from govpulse.orchestration.backfill import backfill, closed_periods, periods_between
 
+    paths, territory, territory_id = _paths(args)
     periods, not_over = closed_periods(periods_between(args.first, args.last,
-                                                       months=args.monthly))
+                                                       months=args.monthly,
+                                                       territory=territory),
+                                       territory=territory)
     if not_over:
         print(f"Stopping at the last closed period: {len(not_over)} of the range "
-              f"({not_over[0]} to {not_over[-1]}) not over yet; {not_over[0].closing()}",
-              flush=True)
+              f"({not_over[0]} to {not_over[-1]}) not over yet; "
+              f"{not_over[0].closing(territory=territory)}", flush=True)
     if not periods:
         raise ValueError(f"no period from {args.first} to {args.last} has closed yet")
-    paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
     if not args.verbose:
         os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
     airflow_home.ensure_initialized()
     print(f"Backfilling {len(periods)} periods from {args.first} to {args.last} "
           f"(inbox {paths.inbox}) …", flush=True)
     done = backfill(paths, periods, sys.stdout, progress=None if args.verbose else sys.stdout,
-                    wait=args.wait)
+                    wait=args.wait, territory_id=territory_id)
     return 0 if all(outcome.ok for _, outcome, _ in done) else 1
 
 
@@ -365,12 +418,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from govpulse.orchestration.runner import DAG_IDS, run_dag
+    from govpulse.orchestration.runner import run_dag
 
-    paths = Paths.resolve(args.inbox, args.registry, args.warehouse, args.publish_dir)
     # before Airflow starts (the DAG's start checks again): a bad territory.yml, a week that
     # does not start on the territory's day and a period that is not over are refused
-    territory = load_territory(paths.registry)
+    paths, territory, territory_id = _paths(args)
     args.period_start = period_start_of(args.kind, args.period_start, territory)
     refuse_open_period(args.kind, args.period_start, territory=territory)
     if not args.verbose:
@@ -384,12 +436,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.kind == "annual" and current_time(territory) < closes:
         period += (f" to date (the year closes on {closes:%Y-%m-%d}: its tables sum up "
                    "the weeks published so far)")
-    print(f"Running {DAG_IDS[args.kind]} for {period} through Airflow "
+    print(f"Running {deployment.dag_id(args.kind, territory_id)} for {period} through Airflow "
           f"(inbox {paths.inbox}) …", flush=True)
     # progress lines replace Airflow's task logs; with --verbose the logs are the progress
     outcome = run_dag(args.kind, paths, args.period_start,
                       progress=None if args.verbose else sys.stdout, docs=args.docs,
-                      wait=args.wait)
+                      wait=args.wait, territory_id=territory_id)
     if outcome.run:
         print(outcome.summary(), flush=True)
     if not outcome.ok:

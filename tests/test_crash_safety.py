@@ -153,9 +153,9 @@ INSIDE = {"mid_landing": "land", "mid_dbt": "dbt_marts", "mid_publish_writing": 
 
 
 def test_a_kill_hits_every_task_of_the_weekly_dag() -> None:
-    from govpulse.orchestration.dags import build_weekly_dag
+    from govpulse.orchestration.dags import WEEKLY, build_rating_dag
 
-    tasks = {t.task_id for t in build_weekly_dag().tasks}
+    tasks = {t.task_id for t in build_rating_dag(WEEKLY).tasks}
     assert {INSIDE.get(name, name) for name in KILLS} == tasks
 
 

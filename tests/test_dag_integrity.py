@@ -106,6 +106,7 @@ def test_monthly_schedule_gives_the_calendar_month_in_almaty(bag) -> None:
 
 def test_annual_dag_rates_the_year_before_its_january_run(bag) -> None:
     from govpulse.orchestration.dags import ANNUAL
+    from govpulse.periods import DEFAULT_TERRITORY
 
     dag = bag.get_dag("annual_ratings")
     info = dag.timetable.next_dagrun_info(last_automated_data_interval=None,
@@ -113,7 +114,8 @@ def test_annual_dag_rates_the_year_before_its_january_run(bag) -> None:
                                                                             tzinfo=ALMATY)))
     run_at = info.logical_date.astimezone(ALMATY)
     assert (run_at.month, run_at.day, run_at.hour) == (1, 15, 12)
-    assert ANNUAL.period_of({"logical_date": info.logical_date}) == str(run_at.year - 1)
+    assert ANNUAL.period_of({"logical_date": info.logical_date},
+                            DEFAULT_TERRITORY) == str(run_at.year - 1)
 
 
 def _restriction(earliest: datetime):

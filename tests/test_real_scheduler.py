@@ -201,9 +201,10 @@ def test_schedule_interval_of_a_given_friday() -> None:
     from airflow.timetables.base import DataInterval, TimeRestriction
 
     from govpulse.orchestration.dags import WEEKLY
+    from govpulse.periods import DEFAULT_TERRITORY
 
     before = datetime(2026, 11, 13, tzinfo=ALMATY)  # the week before ended then
-    info = WEEKLY.schedule.next_dagrun_info(
+    info = WEEKLY.schedule(DEFAULT_TERRITORY).next_dagrun_info(
         last_automated_data_interval=DataInterval(before - timedelta(days=7), before),
         restriction=TimeRestriction(earliest=None, latest=None, catchup=True))
     assert info is not None

@@ -59,7 +59,8 @@ def phase_usage(meter: Meter, windows: dict[str, tuple[float, float]]) -> dict[s
 def measured_weekly_run(period_start: date) -> dict[str, Any]:
     started = time.time()
     with Meter() as meter:
-        from govpulse.orchestration.runner import DAG_IDS, run_dag
+        from govpulse.deployment import DAG_IDS
+        from govpulse.orchestration.runner import run_dag
         from govpulse.settings import Paths
 
         outcome = run_dag("weekly", Paths.resolve(), period_start)

@@ -28,19 +28,23 @@ from cosmos.config import ProfileConfig
 from cosmos.constants import InvocationMode
 from cosmos.operators.local import DbtBuildLocalOperator
 
+from govpulse import deployment
 from govpulse.contract import PLATFORMS
+from govpulse.deployment import DeployedTerritory
 from govpulse.orchestration import credentials
+from govpulse.periods import DEFAULT_TERRITORY
 from govpulse.run import deadlines, pipeline
 from govpulse.run import lock as run_lock
 from govpulse.run.context import RunContext
-from govpulse.settings import DBT_PROJECT_DIR, Paths
+from govpulse.settings import DBT_PROJECT_DIR
+from govpulse.territory import Territory, TerritoryError
 from ingestion.registry import RegistryError
 
 log = logging.getLogger(__name__)
 
-TIMEZONE = "Asia/Almaty"
 WAREHOUSE_POOL = "duckdb_warehouse"
 START_TASK = "start"
+PATH_PARAMS = ("inbox", "registry", "warehouse", "publish_dir")
 
 TRANSIENT_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay": timedelta(seconds=15)}
 
@@ -116,82 +120,119 @@ def _dbt_step(task_id: str, selector: str) -> WarehouseDbtBuild:
 
 @dataclass(frozen=True)
 class RatingDag:
-    """What differs between the rating DAGs; the steps are the same."""
+    """What differs between the rating DAGs; the steps are the same. The schedule, deadline
+    and period boundaries follow the territory a DAG is built for (its territory.yml)."""
 
     dag_id: str
     kind: str  # weekly | monthly | annual (govpulse.periods.KINDS)
     description: str
-    schedule: Timetable
     period_help: str
     fetch: bool = False  # pull the platforms' APIs before landing
     validate_raw: bool = True  # annual runs land nothing new
     publication_deadline: bool = False  # METHODOLOGY §0: a week is due by Friday 18:00
 
-    def deadline_alert(self) -> DeadlineAlert | None:
+    def schedule(self, territory: Territory) -> Timetable:
+        """When the period closes in the territory's zone; a run starts then."""
+        zone = territory.timezone
+        if self.kind == "weekly":  # the week [first weekday 00:00, a week later) local
+            weekday = (territory.week_starts + 1) % 7  # cron counts from Sunday = 0
+            return CronDataIntervalTimetable(f"0 0 * * {weekday}", timezone=zone)
+        if self.kind == "monthly":  # the calendar month, local
+            return CronDataIntervalTimetable("0 0 1 * *", timezone=zone)
+        # 15 January: the last week of the year (closing in early January) is published by then
+        return CronTriggerTimetable("0 12 15 1 *", timezone=zone)
+
+    def deadline_alert(self, territory: Territory,
+                       territory_id: str | None) -> DeadlineAlert | None:
         """Airflow's Deadline Alert: a scheduled run's logical date is its data interval start
-        (the week's Friday 00:00 local), so the week is due 7 days 18 hours later. When the run
-        is still not done then, the scheduler calls `govpulse.run.deadlines.on_deadline_missed`."""
+        (the week's first day 00:00 local), so the week is due 7 days and the territory's
+        deadline time later (an hour off across a DST change: the run's own check,
+        deadlines.check_run, uses the exact local deadline). When the run is still not done
+        then, the scheduler calls `govpulse.run.deadlines.on_deadline_missed`."""
         if not self.publication_deadline:
             return None
+        due = territory.deadline
         return DeadlineAlert(
             name="publication_deadline",
             reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-            interval=deadlines.DEADLINE_AFTER_PERIOD_START,
-            callback=SyncCallback(deadlines.on_deadline_missed, kwargs={"kind": self.kind}),
+            interval=timedelta(days=7, hours=due.hour, minutes=due.minute),
+            callback=SyncCallback(deadlines.on_deadline_missed,
+                                  kwargs={"kind": self.kind, **(
+                                      {"territory_id": territory_id} if territory_id else {})}),
         )
 
-    def period_of(self, context: Mapping[str, Any]) -> str:
+    def period_of(self, context: Mapping[str, Any], territory: Territory) -> str:
         """The period a scheduled run rates (a manual run passes `period_start`)."""
-        local = pendulum.instance(context["logical_date"]).in_timezone(TIMEZONE)
+        zone = territory.timezone
+        local = pendulum.instance(context["logical_date"]).in_timezone(zone)
         if self.kind == "annual":  # runs in January for the year before
             return str(local.year - 1)
-        return pendulum.instance(context["data_interval_start"]).in_timezone(TIMEZONE).date()
+        return pendulum.instance(context["data_interval_start"]).in_timezone(zone).date()
 
 
 WEEKLY = RatingDag(
     dag_id="weekly_ratings",
     kind="weekly",
     description="Weekly ratings of akimats in social networks (METHODOLOGY §1–4, §6)",
-    # The week is [Friday 00:00, next Friday 00:00) Asia/Almaty; it runs when it closes.
-    schedule=CronDataIntervalTimetable("0 0 * * 5", timezone=TIMEZONE),
-    period_help="First day (a Friday) of the week; default: the run's data interval",
+    period_help="First day of the week (a Friday by default); default: the run's data interval",
     fetch=True,
     publication_deadline=True,
 )
 MONTHLY = RatingDag(
     dag_id="monthly_incidents",
     kind="monthly",
-    description="Monthly incident-response rating of responsible bodies (METHODOLOGY §5)",
-    # The calendar month in Asia/Almaty; it runs when the month closes.
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone=TIMEZONE),
+    description="Monthly incident-response rating of responsible bodies and fakes report "
+                "(METHODOLOGY §5, §8)",
     period_help="The month as YYYY-MM (or its first day); default: the run's data interval",
 )
 ANNUAL = RatingDag(
     dag_id="annual_ratings",
     kind="annual",
     description="The year's final tables of the weekly ratings (METHODOLOGY §7)",
-    # 15 January: the last week of the year (closing in early January) is published by then.
-    schedule=CronTriggerTimetable("0 12 15 1 *", timezone=TIMEZONE),
     period_help="The year as YYYY; default: the year before the run",
     validate_raw=False,
 )
 
 
-def build_weekly_dag():
-    return build_rating_dag(WEEKLY)
+def build_rating_dags(spec: RatingDag) -> dict[str, Any]:
+    """The DAGs of a run kind, by id: one for the deployment's territory (the plain id), or,
+    with GOVPULSE_TERRITORIES, one per territory that has ratings of this kind (the id
+    prefixed with its territory_id). A DAG file puts them in its globals for Airflow."""
+    deployed = deployment.configured()
+    if deployed is None:
+        return {spec.dag_id: build_rating_dag(spec)}
+    built = [build_rating_dag(spec, t) for t in deployed if spec.kind in t.kinds()]
+    return {d.dag_id: d for d in built}
 
 
-def build_rating_dag(spec: RatingDag):
+def _parse_time_territory() -> Territory:
+    """The territory a one-territory deployment schedules by (GOVPULSE_REGISTRY's). A bad
+    territory.yml must not hide the DAG: it is scheduled by the defaults and its run's start
+    refuses the file with a message naming it."""
+    try:
+        return deployment.single().territory
+    except TerritoryError as exc:
+        log.error("scheduling by the default territory: %s", exc)
+        return DEFAULT_TERRITORY
+
+
+def build_rating_dag(spec: RatingDag, deployed: DeployedTerritory | None = None):
+    """The DAG of `spec` for one territory of GOVPULSE_TERRITORIES (`deployed`), or for the
+    one territory of a deployment without it."""
+    territory = deployed.territory if deployed else _parse_time_territory()
+    territory_id = deployed.territory_id if deployed else None
+
     @dag(
-        dag_id=spec.dag_id,
-        description=spec.description,
-        schedule=spec.schedule,
-        start_date=pendulum.datetime(2020, 1, 3, tz=TIMEZONE),
+        dag_id=deployment.dag_id(spec.kind, territory_id),
+        description=spec.description + (f" — {territory.name_ru or territory_id}"
+                                         if territory_id else ""),
+        schedule=spec.schedule(territory),
+        start_date=pendulum.datetime(2020, 1, 1, tz=territory.timezone),
         catchup=False,
         max_active_runs=1,
         max_active_tasks=1,
-        tags=["govpulse", spec.kind],
-        deadline=spec.deadline_alert(),
+        tags=["govpulse", spec.kind, *([territory_id] if territory_id else [])],
+        deadline=spec.deadline_alert(territory, territory_id),
         # a run is marked failed (and alerted) when a task's last try fails, not before
         default_args={"on_failure_callback": on_task_failed,
                       "on_retry_callback": on_task_retry},
@@ -216,9 +257,8 @@ def build_rating_dag(spec: RatingDag):
         def start() -> dict[str, Any]:
             context = get_current_context()
             params = context["params"]
-            period = params.get("period_start") or spec.period_of(context)
-            paths = Paths.resolve(params.get("inbox"), params.get("registry"),
-                                  params.get("warehouse"), params.get("publish_dir"))
+            period = params.get("period_start") or spec.period_of(context, territory)
+            paths = deployment.paths_of(deployed, *(params.get(k) for k in PATH_PARAMS))
             try:
                 # a `govpulse run` on this warehouse holds it for its whole run
                 run_lock.wait_until_free(paths.warehouse)

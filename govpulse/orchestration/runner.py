@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 import duckdb
 
+from govpulse.deployment import dag_id as dag_id_of
 from govpulse.orchestration import airflow_home
 from govpulse.periods import UNIT_OF_KIND
 from govpulse.run import lock as run_lock
@@ -48,7 +49,7 @@ class RunOutcome:
             f"  revision published: {revision or 'none (nothing changed)'}",
             f"  published: {self.published_file or 'nothing (the published file is unchanged)'}",
         ]
-        if r.get("kind") == "weekly":
+        if r.get("kind") in ("weekly", "monthly"):
             lines.append(f"  bulletin: {self.bulletin_dir or 'not produced'}")
         if self.files:
             lines.append("  files that did not land every record (records = landed + "
@@ -75,8 +76,6 @@ def _accounting(records: int | None, landed: int, quarantined: int,
 
 FILES_SHOWN = 10
 
-DAG_IDS = {"weekly": "weekly_ratings", "monthly": "monthly_incidents",
-           "annual": "annual_ratings"}
 
 
 def _latest_run(warehouse: Path, kind: str, period_start: date) -> dict[str, Any]:
@@ -136,31 +135,36 @@ def run_weekly(paths: Paths, period_start: date, docs: bool = True) -> RunOutcom
 
 
 def run_dag(kind: str, paths: Paths, period_start: date,
-            progress: TextIO | None = None, docs: bool = True, wait: bool = True) -> RunOutcome:
+            progress: TextIO | None = None, docs: bool = True, wait: bool = True,
+            territory_id: str | None = None) -> RunOutcome:
     """Trigger the DAG of a run kind for the period that starts on `period_start` through
     Airflow itself (the code path of a scheduled run) and wait for it to finish. With a
     `progress` stream, a line per task is written to it as the tasks finish; `docs=False`
     leaves the published docs as they are (a backfill writes them at its last period).
+    `territory_id` picks that territory's DAG of a deployment with GOVPULSE_TERRITORIES.
 
     The run holds its warehouse from before it starts until it has finished (govpulse.run.lock):
     another run on the same warehouse waits for it (`wait=True`, saying so on `progress`) or
     is refused with WarehouseBusy."""
     with run_lock.hold(paths.warehouse, kind, period_start.isoformat(), wait=wait,
                        stream=progress):
-        return _run_dag(kind, paths, period_start, progress, docs)
+        return _run_dag(kind, paths, period_start, progress, docs, territory_id)
 
 
 def _run_dag(kind: str, paths: Paths, period_start: date, progress: TextIO | None,
-             docs: bool) -> RunOutcome:
+             docs: bool, territory_id: str | None) -> RunOutcome:
     airflow_home.configure()
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
-    dag_id = DAG_IDS[kind]
-    bag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py"))
+    dag_id = dag_id_of(kind, territory_id)
+    bag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id_of(kind)}.py"))
     if bag.import_errors:
         return RunOutcome(False, f"the DAG file does not import: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
+    if dag is None:
+        return RunOutcome(False, f"no DAG {dag_id}: the territory has no {kind} rating "
+                                 "(its territory.yml ratings)")
     # Airflow's Deadline Alert is for scheduled runs (its reference is the run's logical date,
     # which for dag.test is "now"), and dag.test of Airflow 3.3 cannot finish a run of a DAG that
     # has one (DagRun.update_state looks the alerts up by id, dag.test's scheduler DAG holds their

@@ -140,16 +140,19 @@ def _late_by(delta: timedelta) -> str:
     return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def on_deadline_missed(context: dict[str, Any] | None = None, kind: str = "weekly") -> None:
+def on_deadline_missed(context: dict[str, Any] | None = None, kind: str = "weekly",
+                       territory_id: str | None = None) -> None:
     """Airflow Deadline Alert callback (a SyncCallback of `weekly_ratings`): the DAG run is still
     not done at its deadline. Records the alert against the run's entry in ops.runs (or the Airflow
-    run id when the run did not get as far as registering itself)."""
-    from govpulse.settings import Paths
+    run id when the run did not get as far as registering itself). `territory_id` names the
+    DAG's territory in a deployment with GOVPULSE_TERRITORIES (its own paths)."""
+    from govpulse import deployment
 
     dag_run = (context or {}).get("dag_run") or {}
     conf = dag_run.get("conf") or {}
-    paths = Paths.resolve(conf.get("inbox"), conf.get("registry"), conf.get("warehouse"),
-                          conf.get("publish_dir"))
+    deployed = deployment.choose(territory_id) if territory_id else None
+    paths = deployment.paths_of(deployed, conf.get("inbox"), conf.get("registry"),
+                                conf.get("warehouse"), conf.get("publish_dir"))
     territory = _territory(paths.registry)
     period = conf.get("period_start") or _local_date(dag_run.get("data_interval_start")
                                                      or dag_run.get("logical_date"), territory)

@@ -14,11 +14,12 @@ import duckdb
 
 from govpulse.contract import DATASETS
 from govpulse.settings import memory_limit
+from govpulse.territory import DEFAULT_TIMEZONE
 
 # The session zone when the caller names none: the default territory's (govpulse.territory). A
 # run's landing connects with its territory's zone, which is how offset-less input timestamps
 # are read as the territory's local time (CONTRACTS §3).
-TIMEZONE = "Asia/Almaty"
+TIMEZONE = DEFAULT_TIMEZONE
 # DuckDB's buffer limit for every warehouse connection (dbt's too, profiles.yml): beyond it,
 # sorts, joins and aggregates spill to `<warehouse>.tmp/`, so a national week fits in a few GiB
 # whatever the machine's RAM (DuckDB's own default is 80 % of it).
