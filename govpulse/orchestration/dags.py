@@ -12,9 +12,10 @@ import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pendulum
 from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
@@ -152,10 +153,13 @@ class RatingDag:
         if not self.publication_deadline:
             return None
         due = territory.deadline
+        # a week across a DST change is 167 or 169 hours: an alert an hour early would find
+        # the deadline not passed yet and be lost, so such zones are alerted up to an hour late
+        slack = timedelta(hours=1) if _has_dst(territory.zone) else timedelta(0)
         return DeadlineAlert(
             name="publication_deadline",
             reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-            interval=timedelta(days=7, hours=due.hour, minutes=due.minute),
+            interval=timedelta(days=7, hours=due.hour, minutes=due.minute) + slack,
             callback=SyncCallback(deadlines.on_deadline_missed,
                                   kwargs={"kind": self.kind, **(
                                       {"territory_id": territory_id} if territory_id else {})}),
@@ -168,6 +172,13 @@ class RatingDag:
         if self.kind == "annual":  # runs in January for the year before
             return str(local.year - 1)
         return pendulum.instance(context["data_interval_start"]).in_timezone(zone).date()
+
+
+def _has_dst(zone: ZoneInfo) -> bool:
+    """Whether the zone's offset changes within a year (this year's January and July)."""
+    year = datetime.now(UTC).year
+    return (datetime(year, 1, 1, tzinfo=zone).utcoffset()
+            != datetime(year, 7, 1, tzinfo=zone).utcoffset())
 
 
 WEEKLY = RatingDag(
