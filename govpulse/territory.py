@@ -28,6 +28,29 @@ REPORTS = ("fakes",)
 KEYS = ("territory_id", "name_ru", "name_kk", "timezone", "week_starts", "deadline",
         "languages", "ratings")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# How readers' pages name a zone's local time: its city in Russian, nominative and genitive
+# («(Москва)», «время Москвы»). A zone not listed is shown by its id.
+ZONE_CITIES_RU = {
+    "Asia/Almaty": ("Алматы", "Алматы"),
+    "Asia/Qostanay": ("Костанай", "Костаная"),
+    "Asia/Aqtobe": ("Актобе", "Актобе"),
+    "Asia/Aqtau": ("Актау", "Актау"),
+    "Asia/Atyrau": ("Атырау", "Атырау"),
+    "Asia/Oral": ("Уральск", "Уральска"),
+    "Asia/Qyzylorda": ("Кызылорда", "Кызылорды"),
+    "Europe/Moscow": ("Москва", "Москвы"),
+    "Europe/Kaliningrad": ("Калининград", "Калининграда"),
+    "Europe/Samara": ("Самара", "Самары"),
+    "Asia/Yekaterinburg": ("Екатеринбург", "Екатеринбурга"),
+    "Asia/Omsk": ("Омск", "Омска"),
+    "Asia/Novosibirsk": ("Новосибирск", "Новосибирска"),
+    "Asia/Krasnoyarsk": ("Красноярск", "Красноярска"),
+    "Asia/Irkutsk": ("Иркутск", "Иркутска"),
+    "Asia/Yakutsk": ("Якутск", "Якутска"),
+    "Asia/Vladivostok": ("Владивосток", "Владивостока"),
+    "Asia/Magadan": ("Магадан", "Магадана"),
+    "Asia/Kamchatka": ("Петропавловск-Камчатский", "Петропавловска-Камчатского"),
+}
 
 
 class TerritoryError(ValueError):
@@ -48,6 +71,20 @@ class Territory:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def city_ru(self) -> str:
+        """The zone's city for «12.11.2026 09:30 (Москва)»; the zone id when none is known."""
+        return ZONE_CITIES_RU.get(self.timezone, (self.timezone,))[0]
+
+    @property
+    def city_ru_genitive(self) -> str:
+        """For «время Москвы»; the zone id when no city is known."""
+        return ZONE_CITIES_RU.get(self.timezone, (self.timezone, self.timezone))[1]
+
+    def shows(self, language: str) -> bool:
+        """Whether readers see texts (names) in the language."""
+        return language in self.languages
 
     def runs(self, rating: str) -> bool:
         """Whether the territory runs the rating (or report) at all."""

@@ -1,6 +1,6 @@
 """Weekly bulletin: one week of the four weekly ratings as a static HTML page, CSVs and charts.
 
-`write_bulletin(published_file, period_start, out_dir)` reads the published DuckDB file
+`write_bulletin(published_file, period_start, out_dir, territory)` reads the published DuckDB file
 (read-only, small aggregate queries only) and writes `out_dir/<period_start>/`:
 
 - `index.html`: self-contained page in Russian (inline CSS, images by relative path), readable on
@@ -10,7 +10,9 @@
   top five over the last eight weeks (inverted y axis).
 
 The pages are Jinja2 templates in `templates/` (page, rating-section macros, stylesheet, withdrawn
-week); this module only prepares the data they lay out.
+week); this module only prepares the data they lay out. Moments are shown in the territory's zone
+(govpulse.territory), Kazakh names only where the territory's readers read Kazakh. The monthly
+bulletin of the incident rating is `bulletin_monthly.py`.
 
 The directory is written next to the target and renamed over it, so a reader never sees half a
 bulletin.
@@ -20,24 +22,19 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
-import jinja2
 
-from govpulse.publish.folders import replace_folder
+from govpulse.publish.bulletin_render import TEMPLATES, local, num, write_folder
 from govpulse.publish.report import LABELS, RATINGS
 from govpulse.ratings import of_kind
+from govpulse.territory import Territory
 from govpulse.warehouse.sql import first_row
 
-ALMATY = ZoneInfo("Asia/Almaty")
 TREND_WEEKS = 8
 TREND_TOP = 5
 CHART_MAX_UNITS = 30
@@ -64,8 +61,6 @@ EXCLUSION_REASONS = {
 }
 STATUSES = {"success": "успешно", "unchanged": "без изменений", "failed": "с ошибкой",
             "running": "идёт"}
-MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-          "сентября", "октября", "ноября", "декабря")
 
 
 @dataclass
@@ -84,12 +79,16 @@ class RatingWeek:
         return self.rows[0]["revision"] if self.rows else None
 
 
-def write_bulletin(published_file: Path, period_start: date, out_dir: Path) -> Path:
+def write_bulletin(published_file: Path, period_start: date, out_dir: Path,
+                   territory: Territory | None = None) -> Path:
     """Write the bulletin of the week starting `period_start`; return the path of its index.html.
+    `territory` (govpulse.territory.load_territory of the run's registry; default: the Kazakh
+    defaults) gives the zone moments are shown in and the readers' languages.
 
     Raises FileNotFoundError when the published file is missing and ValueError when none of the
     four weekly ratings has a published revision of that week.
     """
+    territory = territory or Territory(territory_id="kz")
     published_file = Path(published_file)
     if not published_file.exists():
         raise FileNotFoundError(f"{published_file} does not exist yet: run a week first")
@@ -104,7 +103,8 @@ def write_bulletin(published_file: Path, period_start: date, out_dir: Path) -> P
             withdrawal = _withdrawal(con, period_start)
             if withdrawal is None:
                 raise ValueError(f"no weekly rating is published for the week {period_start}")
-            return _write_page(out_dir, period_start, _withdrawn_page(period_start, *withdrawal))
+            return _write_page(out_dir, period_start,
+                               withdrawn_page(period_start, territory, *withdrawal))
         trends = {week.stem: _trend(con, relation, week, period_start)
                   for relation, week in pairs if week.rows}
         people = next((w for w in weeks if w.stem == "people" and w.rows), None)
@@ -112,11 +112,7 @@ def write_bulletin(published_file: Path, period_start: date, out_dir: Path) -> P
                       if people and "rating_people_weekly_exclusions" in _tables(con) else [])
         freshness = _freshness(con, period_start)
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / period_start.isoformat()
-    work = Path(tempfile.mkdtemp(prefix=f".{period_start.isoformat()}-", dir=out_dir))
-    try:
+    def write(work: Path) -> None:
         for week in weeks:
             if not week.rows:
                 continue
@@ -126,13 +122,9 @@ def write_bulletin(published_file: Path, period_start: date, out_dir: Path) -> P
             week.trend = f"{week.stem}_trend.png"
             _trend_chart(work / week.trend, week, *trends[week.stem])
         (work / "index.html").write_text(
-            _page(period_start, weeks, exclusions, freshness), encoding="utf-8")
-        os.chmod(work, 0o755)
-        replace_folder(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return target / "index.html"
+            _page(period_start, weeks, exclusions, freshness, territory), encoding="utf-8")
+
+    return write_folder(out_dir, period_start.isoformat(), write) / "index.html"
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -151,18 +143,11 @@ def _withdrawal(con: duckdb.DuckDBPyConnection, period_start: date
 
 
 def _write_page(out_dir: Path, period_start: date, page: str) -> Path:
-    """A bulletin of one page (no CSV, no chart), replacing the week's folder in one step."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{period_start.isoformat()}-", dir=out_dir))
-    try:
+    """A bulletin of one page (no CSV, no chart), replacing the period's folder in one step."""
+    def write(work: Path) -> None:
         (work / "index.html").write_text(page, encoding="utf-8")
-        os.chmod(work, 0o755)
-        replace_folder(work, out_dir / period_start.isoformat())
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return out_dir / period_start.isoformat() / "index.html"
+
+    return write_folder(out_dir, period_start.isoformat(), write) / "index.html"
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -271,7 +256,7 @@ def _points_chart(path: Path, week: RatingWeek) -> None:
             bars[0].set_color("#1f4e79")
         ax.set_yticks(range(len(rows)), labels)
         ax.invert_yaxis()
-        ax.bar_label(bars, labels=[_num(p) for p in points], padding=3, fontsize=8)
+        ax.bar_label(bars, labels=[num(p) for p in points], padding=3, fontsize=8)
         ax.set_xlabel("штрафные очки (меньше — лучше)")
         shown = "" if len(week.rows) <= len(rows) else f" (первые {len(rows)} из {len(week.rows)})"
         ax.set_title(f"Штрафные очки{shown}", loc="left", fontsize=10)
@@ -311,48 +296,6 @@ def _trend_chart(path: Path, week: RatingWeek, weeks: list[date],
 
 # --- HTML ------------------------------------------------------------------------------------
 
-# Templates live in govpulse/publish/templates and ship inside the package. Autoescaping turns
-# every {{ value }} of an .html.j2 template into text: registry names and reasons are data, never
-# markup. StrictUndefined makes a misspelt name fail the run instead of printing nothing.
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("govpulse.publish", "templates"),
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    finalize=lambda value: "" if value is None else value,  # a missing value shows as empty
-)
-
-
-def _num(value: object, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, bool):
-        return "да" if value else "нет"
-    if isinstance(value, int | float):
-        shown = (f"{int(value):,}" if isinstance(value, int) or value.is_integer()
-                 else f"{value:,.{digits}f}")
-        # Russian style: thin groups, decimal comma, a real minus sign.
-        return shown.replace(",", "\u00a0").replace(".", ",").replace("-", "\u2212")
-    return str(value)
-
-
-def _day(d: date) -> str:
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
-
-
-def _moment(ts: datetime | None) -> str:
-    if ts is None:
-        return "—"
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(ALMATY)
-    return f"{ts:%d.%m.%Y %H:%M} (Алматы)"
-
-
-TEMPLATES.filters.update(num=_num, day=_day, moment=_moment)
-
-
 @dataclass(frozen=True)
 class UnitRow:
     """One table row as the template shows it: names chosen, link vetted, numbers unformatted."""
@@ -368,7 +311,7 @@ class UnitRow:
     scores: list[tuple[object, int | None]]  # (value, place) of each indicator
 
 
-def _unit_row(week: RatingWeek, row: dict) -> UnitRow:
+def _unit_row(week: RatingWeek, row: dict, territory: Territory) -> UnitRow:
     name = row["unit_name"] or row["unit_id"]
     url = row.get("url")
     kk = row.get("unit_name_kk")
@@ -380,7 +323,7 @@ def _unit_row(week: RatingWeek, row: dict) -> UnitRow:
         name=name,
         url=url if isinstance(url, str) and url.lower().startswith(("https://", "http://"))
         else None,
-        name_kk=kk if kk and kk.strip() and kk != name else None,
+        name_kk=kk if territory.shows("kk") and kk and kk.strip() and kk != name else None,
         entity=entity if entity and entity != name else None,
         platform=PLATFORMS.get(platform or "", platform) if "platform" in week.columns else None,
         points=row["penalty_points"],
@@ -388,7 +331,8 @@ def _unit_row(week: RatingWeek, row: dict) -> UnitRow:
     )
 
 
-def _section(week: RatingWeek, exclusions: list[tuple[str, bool, int]]) -> dict:
+def _section(week: RatingWeek, exclusions: list[tuple[str, bool, int]],
+             territory: Territory) -> dict:
     """What the template needs of one rating; `exclusions` go under «Что говорит народ»."""
     first = week.rows[0] if week.rows else {}
     return {
@@ -401,7 +345,7 @@ def _section(week: RatingWeek, exclusions: list[tuple[str, bool, int]]) -> dict:
         "unit_header": UNIT_HEADERS[week.stem],
         "platforms": "platform" in week.columns,
         "labels": [LABELS.get(i, i) for i in week.indicators],
-        "units": [_unit_row(week, row) for row in week.rows],
+        "units": [_unit_row(week, row, territory) for row in week.rows],
         "chart": week.chart,
         "trend": week.trend,
         "exclusions": [
@@ -411,7 +355,7 @@ def _section(week: RatingWeek, exclusions: list[tuple[str, bool, int]]) -> dict:
     }
 
 
-def _freshness_view(weeks: Sequence[RatingWeek], freshness: dict) -> dict:
+def _freshness_view(weeks: Sequence[RatingWeek], freshness: dict, territory: Territory) -> dict:
     rated = [w for w in weeks if w.rows]
     last = freshness["last_load"]
     return {
@@ -420,7 +364,7 @@ def _freshness_view(weeks: Sequence[RatingWeek], freshness: dict) -> dict:
         "versions": sorted({w.rows[0]["methodology_version"] for w in rated}),
         "last_load": None if last is None else {"finished": last[0], "rows": last[2]},
         "runs": [
-            {"started": f"{started.astimezone(ALMATY):%d.%m %H:%M}",
+            {"started": f"{local(started, territory):%d.%m %H:%M}",
              "status": STATUSES.get(status, status), "finished": finished,
              "loaded": loaded, "quarantined": quarantined, "revision": revision}
             for started, finished, status, loaded, quarantined, revision in freshness["runs"]],
@@ -440,17 +384,20 @@ def _tie_rule(weeks: Sequence[RatingWeek]) -> str | None:
 
 
 def _page(period_start: date, weeks: Sequence[RatingWeek],
-          exclusions: list[tuple[str, bool, int]], freshness: dict) -> str:
+          exclusions: list[tuple[str, bool, int]], freshness: dict, territory: Territory) -> str:
     return TEMPLATES.get_template("bulletin.html.j2").render(
+        territory=territory,
         period_start=period_start,
-        last_day=period_start + timedelta(days=6),  # the week runs Friday to Thursday
-        weeks=[_section(w, exclusions) for w in weeks],
+        last_day=period_start + timedelta(days=6),  # a week is seven days from its first
+        weeks=[_section(w, exclusions, territory) for w in weeks],
         tie_rule=_tie_rule(weeks),
-        freshness=_freshness_view(weeks, freshness),
+        freshness=_freshness_view(weeks, freshness, territory),
         trend_weeks=TREND_WEEKS,
     )
 
 
-def _withdrawn_page(period_start: date, revision: int, when: datetime, reason: str) -> str:
+def withdrawn_page(period_start: date, territory: Territory, revision: int, when: datetime,
+                    reason: str, period: str = "week") -> str:
     return TEMPLATES.get_template("withdrawn.html.j2").render(
-        period_start=period_start, revision=revision, withdrawn_at=when, reason=reason)
+        territory=territory, period=period, period_start=period_start, revision=revision,
+        withdrawn_at=when, reason=reason)

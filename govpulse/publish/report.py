@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,8 @@ RATINGS: tuple[tuple[str, str, tuple[str, ...], str, str | None], ...] = tuple(
     for r in catalogue().values()
 )
 PERIODS = {"week": "неделя с {:%d.%m.%Y}", "month": "месяц {:%m.%Y}", "year": "{:%Y} год"}
+# Names of the groups ranked separately, when the registry has no body_groups.csv
+# (govpulse.publish.body_groups): the Kazakh wording.
 GROUPS = {
     "municipal": "акиматы районов и городов", "regional_service": "региональные службы",
     "ministry": "министерства", "people": "Что говорит народ",
@@ -48,7 +51,9 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def show(published_file: Path, top: int = 5) -> str:
+def show(published_file: Path, top: int = 5, groups: Mapping[str, str] | None = None) -> str:
+    """The top of each published rating; `groups` names the body groups (code -> Russian name,
+    body_groups.group_names(load_group_labels(registry))), default GROUPS."""
     if not published_file.exists():
         raise FileNotFoundError(f"{published_file} does not exist yet: run a week first")
     lines = []
@@ -63,7 +68,7 @@ def show(published_file: Path, top: int = 5) -> str:
                     lines.append(f"\n{title}: no published week yet")
                 continue
             lines += _table(con, relation, title, indicators, PERIODS[period].format(latest),
-                            latest, group, top)
+                            latest, group, top, groups or GROUPS)
         lines += _withdrawn(con, published)
     lines.append(f"\nPublished file: {published_file}")
     lines.append(
@@ -101,7 +106,7 @@ def _withdrawn(con: duckdb.DuckDBPyConnection, views: set[str]) -> list[str]:
 
 def _table(con: duckdb.DuckDBPyConnection, relation: str, title: str,
            indicators: tuple[str, ...], period: str, latest: object, group: str | None,
-           top: int) -> list[str]:
+           top: int, groups: Mapping[str, str]) -> list[str]:
     group_expr = group or "NULL"
     rows = con.execute(
         f"""
@@ -123,7 +128,7 @@ def _table(con: duckdb.DuckDBPyConnection, relation: str, title: str,
     for unit_group, place, name, points, movement, _, *values in rows:
         if unit_group != shown_group:
             if group:
-                lines.append(f"  [{GROUPS.get(unit_group, unit_group)}, участников: "
+                lines.append(f"  [{groups.get(unit_group, unit_group)}, участников: "
                              f"{values[-1]}]")
             else:
                 lines[0] += f", участников: {values[-1]}"

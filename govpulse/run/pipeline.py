@@ -385,7 +385,7 @@ def _after_publish(run: RunContext, target: Path, paths: Paths,
     except Exception as exc:  # noqa: BLE001 - the publication stands
         problems.append(f"Parquet not written: {exc}")
     try:
-        if run.kind == "weekly":
+        if run.kind in ("weekly", "monthly"):
             bulletin = _write_bulletin(run, target, paths)
     except Exception as exc:  # noqa: BLE001 - the publication stands
         problems.append(f"bulletin not written: {exc}")
@@ -445,14 +445,20 @@ def _write_docs(run: RunContext, paths: Paths) -> dict[str, str]:
 
 
 def _write_bulletin(run: RunContext, published_file: Path, paths: Paths) -> Path | None:
-    """The week's bulletin from the published file (rewritten on every run: its freshness
-    block tells when the data was last checked)."""
+    """The week's or the month's bulletin from the published file, in the territory's zone and
+    languages (rewritten on every run: its freshness block tells when the data was last
+    checked)."""
+    from govpulse.publish.body_groups import load_group_labels
     from govpulse.publish.bulletin import write_bulletin
 
     try:
-        page = write_bulletin(published_file, run.period_start,
-                              paths.bulletin_dir)
-    except ValueError as exc:  # no unit of any weekly rating in the registry: nothing to show
+        if run.kind == "monthly":
+            page = write_monthly_bulletin(published_file, run.period_start, paths.bulletin_dir,
+                                          territory, groups)
+        else:
+            page = write_bulletin(published_file, run.period_start, paths.bulletin_dir,
+                                  territory)
+    except ValueError as exc:  # no unit of any rating of the period: nothing to show
         log.warning("no bulletin: %s", exc)
         return None
     log.info("bulletin: %s", page)
@@ -472,4 +478,7 @@ def fail_run(run: RunContext | None, message: str) -> None:
         ))[0]
     if changed:  # the first failure of the run (a retry that fails again is not news)
         notify.send(RUN_FAILED, f"{run.kind} {run.period_start}: {message}"[:2000],
+    from govpulse.publish.bulletin_monthly import write_monthly_bulletin
                     run.period_start.isoformat(), run.run_id)
+    territory = load_territory(paths.registry)
+    groups = load_group_labels(paths.registry)  # a bad body_groups.csv is a problem to report
