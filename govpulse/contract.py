@@ -48,6 +48,9 @@ class Column:
     references: str | None = None
     # a column of the same row this timestamp may not precede
     not_before: str | None = None
+    # the file must have the column even though a value may be empty (CONTRACTS §3 bold
+    # `refuted_at`: "empty while unrefuted")
+    in_header: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -59,8 +62,9 @@ class Column:
 
 
 def _c(name: str, kind: str, required: bool = False, values: tuple[str, ...] = (),
-       references: str | None = None, not_before: str | None = None) -> Column:
-    return Column(name, kind, required, values, references, not_before)
+       references: str | None = None, not_before: str | None = None,
+       in_header: bool = False) -> Column:
+    return Column(name, kind, required, values, references, not_before, in_header)
 
 
 DATASETS: dict[str, tuple[Column, ...]] = {
@@ -133,6 +137,21 @@ DATASETS: dict[str, tuple[Column, ...]] = {
         _c("resolved_at", TIMESTAMP, not_before="detected_at"),
         _c("answer_quality", SCORE),
         _c("satisfaction", ENUM, False, SATISFACTION),
+    ),
+    # METHODOLOGY §8 (the monthly fakes report)
+    "fakes": (
+        _c("fake_id", ID, True),
+        _c("claim", TEXT, True),
+        _c("first_seen_at", TIMESTAMP, True),
+        _c("platform", ENUM, False, PLATFORMS),
+        _c("url", TEXT),
+        _c("reach", COUNT),
+        # quarantined when the registry lacks it, as an incident's body (methodology note)
+        _c("body_id", ID, references="entities"),
+        # a refutation before the fake was seen is quarantined (§8)
+        _c("refuted_at", TIMESTAMP, not_before="first_seen_at", in_header=True),
+        _c("refutation_url", TEXT),
+        _c("refutation_reach", COUNT),
     ),
 }
 

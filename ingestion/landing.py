@@ -543,7 +543,7 @@ def _stage_canonical_csv(con: duckdb.DuckDBPyConnection, staged: _Staged, path: 
                          head: bytes, dataset: str, relative: str) -> None:
     names, delimiter = _csv_layout(dataset, head)
     counted = _count_csv(staged, path, head, records.header_end(head), delimiter)
-    staged.error = _header_problem(dataset, relative, names)
+    staged.error = _header_problem(dataset, relative, names, header_row=True)
     if staged.error is None:
         with _uniform(path, counted) as read:
             staged.header = _stage_csv(con, read, head, delimiter)
@@ -647,7 +647,7 @@ def _shown(names: list[str]) -> str:
 
 
 def _header_problem(dataset: str, relative: str, names: list[str],
-                    export: bool = False) -> str | None:
+                    export: bool = False, header_row: bool = False) -> str | None:
     """Why the file's header breaks the contract (CONTRACTS.md §3), or None.
 
     Required columns must be there and contract columns named once; names are matched
@@ -660,7 +660,10 @@ def _header_problem(dataset: str, relative: str, names: list[str],
                 f"(CONTRACTS.md §3: {', '.join(c.name for c in DATASETS[dataset])})")
     columns = DATASETS[dataset]
     lowered = [n.lower() for n in clean]
-    missing = [c.name for c in columns if c.required and c.name not in lowered]
+    # a CSV header names even the columns whose values may be empty (Column.in_header); JSON
+    # objects may leave an empty key out
+    missing = [c.name for c in columns
+               if (c.required or (header_row and c.in_header)) and c.name not in lowered]
     twice = sorted({n for n in lowered if lowered.count(n) > 1 and n in
                     {c.name for c in columns}})
     extra = [n for n, low in zip(clean, lowered, strict=True)

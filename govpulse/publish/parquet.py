@@ -27,6 +27,9 @@ PARQUET_DIR = "parquet"
 HISTORY_TABLES = (
     *(r.history for r in catalogue().values()),
     "incident_stats_monthly",
+    "fakes_monthly",  # the fakes report (METHODOLOGY §8) and its lists
+    "fakes_unrefuted_monthly",
+    "fakes_by_body_monthly",
     "rating_people_weekly_exclusions",
     "withdrawals",  # withdrawn publications (govpulse withdraw): what the histories still hold
 )

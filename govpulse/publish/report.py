@@ -69,6 +69,7 @@ def show(published_file: Path, top: int = 5, groups: Mapping[str, str] | None = 
                 continue
             lines += _table(con, relation, title, indicators, PERIODS[period].format(latest),
                             latest, group, top, groups or GROUPS)
+        lines += _fakes(con, published)
         lines += _withdrawn(con, published)
     lines.append(f"\nPublished file: {published_file}")
     lines.append(
@@ -76,6 +77,23 @@ def show(published_file: Path, top: int = 5, groups: Mapping[str, str] | None = 
         f"'{published_file}', read_only=True).sql('FROM marts.rating_people_weekly_current'))\""
     )
     return "\n".join(lines)
+
+
+def _fakes(con: duckdb.DuckDBPyConnection, views: set[str]) -> list[str]:
+    """The latest month of the fakes report (METHODOLOGY §8), when the territory makes it."""
+    if "fakes_monthly_current" not in views:
+        return []
+    row = con.execute(
+        "SELECT period_start, revision, fakes_found, fakes_refuted, refuted_pct, "
+        "median_hours_to_refutation, refuted_within_24h_pct, reach_fakes, reach_refutations "
+        "FROM marts.fakes_monthly_current ORDER BY period_start DESC LIMIT 1").fetchone()
+    if row is None:
+        return []
+    start, revision, *figures = row
+    found, refuted, pct, median, within, reach, refuting = (_fmt(v) for v in figures)
+    return [f"\nФейки — {PERIODS['month'].format(start)} (ревизия {revision}): найдено {found}, "
+            f"опровергнуто {refuted} ({pct} %), медиана {median} ч, за 24 ч {within} %, "
+            f"охват фейков {reach}, опровержений {refuting}"]
 
 
 # the _current view that tells whether a kind's period is published (not withdrawn)

@@ -19,6 +19,7 @@ SUBJECTS = {
     "raw_post_interactions": "post interactions",
     "raw_follower_audits": "follower audits",
     "raw_incidents": "incidents",
+    "raw_fakes": "fakes",
     "fetch_completeness": "fetch_completeness (pages fetched per platform)",
     "people_ranked": "«Что говорит народ» (people) rating",
     "region_pages_ranked": "regional official pages rating",
@@ -26,6 +27,7 @@ SUBJECTS = {
     "insta_akims_ranked": "«Инста-акимы» rating",
     "incidents_ranked": "incident-response rating",
     "annual_ranked": "annual tables",
+    "fakes_report": "monthly fakes report",
 }
 # Where to look, by the suite's stage.
 ADVICE = {

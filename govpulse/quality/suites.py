@@ -597,6 +597,62 @@ def raw_incidents() -> gx.ExpectationSuite:
     return raw_suite(RAW_DATASETS["raw_incidents"])
 
 
+def raw_fakes() -> gx.ExpectationSuite:
+    return raw_suite(RAW_DATASETS["raw_fakes"])
+
+
+# ---- the monthly fakes report (METHODOLOGY §8): a report, not a rating ----
+FAKES_REPORT = "fakes_report"
+FAKES_TABLE = "intermediate.int_fakes_figures"
+FAKES_COLUMNS = (
+    Col("period_start", DATE, required=True),
+    Col("period_end", DATE, required=True),
+    Col("methodology_version", required=True),
+    Col("fakes_found", WHOLE_NUMBER, required=True, min=0),
+    Col("fakes_refuted", WHOLE_NUMBER, required=True, min=0),
+    Col("refuted_pct", DOUBLE, min=0, max=100),
+    Col("median_hours_to_refutation", DOUBLE, min=0),
+    Col("refuted_within_24h_pct", DOUBLE, min=0, max=100),
+    Col("reach_fakes", WHOLE_NUMBER, required=True, min=0),
+    Col("reach_refutations", WHOLE_NUMBER, required=True, min=0),
+    Col("reach_ratio", DOUBLE, min=0),
+)
+# 0/1 flags of the candidate's one row (govpulse.quality.fakes_frames), each with what it means
+FAKES_FLAGS = (
+    ("found_mismatch",
+     "fakes_found equals the distinct fake_ids first seen in the month "
+     "(intermediate.int_fakes_month): the report counts each fake once."),
+    ("refuted_beyond_found",
+     "fakes_refuted and the fakes refuted within 24 hours are at most fakes_found."),
+    ("lists_mismatch",
+     "The unrefuted list holds fakes_found − fakes_refuted fakes and the per-body counts add up "
+     "to at most fakes_found."),
+    ("row_count_mismatch",
+     "At most one row of figures for the month (none when the run does not produce the fakes "
+     "report)."),
+)
+
+
+def fakes_report() -> gx.ExpectationSuite:
+    """The candidate fakes report of the month (intermediate.int_fakes_figures)."""
+    gx = _gx()
+    E = gx.expectations
+    expectations = _schema_expectations(FAKES_COLUMNS)
+    expectations += [E.ExpectColumnValuesToNotBeNull(column=c.name, meta={"frame": ROWS})
+                     for c in FAKES_COLUMNS if c.required]
+    expectations += _value_expectations(FAKES_COLUMNS, ROWS)
+    expectations += [
+        E.ExpectColumnValuesToBeInSet(
+            column=column, value_set=[0], description=description, meta={"frame": UNITS})
+        for column, description in FAKES_FLAGS
+    ]
+    return gx.ExpectationSuite(
+        name=FAKES_REPORT,
+        expectations=expectations,
+        meta={"table": FAKES_TABLE, "period": "month", "frames": list(CANDIDATE_FRAMES)},
+    )
+
+
 PLATFORMS_FRAME = "platforms"
 MIN_PAGE_COMPLETENESS = "min_page_completeness"  # suite parameter, from the environment
 
@@ -640,7 +696,9 @@ SUITES = {
         raw_post_interactions,
         raw_follower_audits,
         raw_incidents,
+        raw_fakes,
         fetch_completeness,
+        fakes_report,
         *(_rating_suite(suite) for suite in RATINGS),  # one per catalogued rating
     )
 }

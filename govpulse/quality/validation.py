@@ -35,6 +35,7 @@ from govpulse.quality.candidate_frames import PENALTY_TOLERANCE as PENALTY_TOLER
 from govpulse.quality.candidate_frames import candidate_job
 from govpulse.quality.completeness import NO_REPORT as NO_REPORT
 from govpulse.quality.completeness import completeness_job
+from govpulse.quality.fakes_frames import fakes_job
 from govpulse.quality.gx_runner import run_jobs
 from govpulse.quality.jobs import Job, guarded, limits
 from govpulse.quality.privacy import WITHHELD as WITHHELD
@@ -93,6 +94,8 @@ def validate_candidates(
                 guarded(rating.suite,
                         functools.partial(candidate_job, con, rating, period_start, timezone))
             )
+        if kind == "monthly":  # the fakes report (METHODOLOGY §8), empty unless the run makes it
+            jobs.append(guarded(vs.FAKES_REPORT, functools.partial(fakes_job, con, period_start)))
     return run_jobs("candidates", run_id, period_start, jobs)
 
 

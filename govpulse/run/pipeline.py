@@ -42,11 +42,14 @@ from ingestion.registry import load_registry
 log = logging.getLogger(__name__)
 
 WEEKLY_MARTS = tuple(r.history for r in of_kind("weekly"))
+# The monthly fakes report (METHODOLOGY §8): its figures and the two lists sharing their revisions.
+FAKES_MARTS = ("fakes_monthly", "fakes_unrefuted_monthly", "fakes_by_body_monthly")
 # The revisioned histories each run kind appends to: its catalogued ratings' (govpulse.ratings),
-# and the monthly incident statistics (a report, no rating).
+# and the monthly reports (no rating): incident statistics and fakes.
 MARTS = {
     "weekly": WEEKLY_MARTS,
-    "monthly": (*(r.history for r in of_kind("monthly")), "incident_stats_monthly"),
+    "monthly": (*(r.history for r in of_kind("monthly")), "incident_stats_monthly",
+                *FAKES_MARTS),
     "annual": tuple(r.history for r in of_kind("annual")),
 }
 # dbt var period_kind of each run kind (macros/periods.sql)
@@ -297,16 +300,37 @@ def dbt_env(run: RunContext) -> dict[str, str]:
 
 
 def dbt_vars(run: RunContext) -> dict[str, str]:
-    """The run's dbt vars: its period, publication instant, id, and the territory's zone, in
+    """The run's dbt vars: its period, publication instant, id, the territory's zone, in
     which macros/periods.sql places local midnights (not a methodology parameter: the
-    methodology var and its version stay as they are)."""
+    methodology var and its version stay as they are), and whether it produces the fakes
+    report (macros/reports.sql)."""
+    territory = load_territory(run.paths.registry)
     return {
         "period_start": run.period_start.isoformat(),
         "period_kind": UNIT_OF_KIND[run.kind],
         "published_at": run.published_at,
         "run_id": run.run_id,
-        "territory_timezone": load_territory(run.paths.registry).timezone,
+        "territory_timezone": territory.timezone,
+        "fakes_report": "true" if run.kind == "monthly" and fakes_report(run) else "false",
     }
+
+
+def fakes_report(run: RunContext) -> bool:
+    """Whether a monthly run produces the fakes report (METHODOLOGY §8): a territory whose
+    territory.yml lists its ratings runs it when `fakes` is listed; one without a list (the
+    Kazakh default) only once fakes were ever landed in its warehouse, so its published
+    numbers stay as they were until fakes arrive."""
+    territory = load_territory(run.paths.registry)
+    if territory.ratings is not None:
+        return territory.runs("fakes")
+    if not run.paths.warehouse.exists():
+        return False
+    with connect(run.paths.warehouse, read_only=True) as con:
+        present = first_row(con.execute(
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE schema_name = 'raw' AND table_name = 'fakes'"))[0]
+        return bool(present) and first_row(con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM raw.fakes LIMIT 1)"))[0] > 0
 
 
 def publish(run: RunContext) -> dict[str, Any]:
