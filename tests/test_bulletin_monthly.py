@@ -149,8 +149,8 @@ def test_mari_el_wording(mari_el: Path) -> None:
 def test_groups_ranked_separately_with_their_leaders(mari_el: Path) -> None:
     page = mari_el.read_text(encoding="utf-8")
     text = text_of(page)
-    municipal = text.index("органы исполнительной власти и местного самоуправления Поступило")
-    ministry = text.index("министерства Поступило")
+    municipal = text.index("Органы исполнительной власти и местного самоуправления Поступило")
+    ministry = text.index("Министерства Поступило")
     assert municipal < ministry
     group = text[municipal:ministry]
     assert ("Быстрее всех реагируют на обращения (среднее время ответа) "
@@ -204,7 +204,7 @@ def test_kazakh_territory_keeps_its_labels_and_languages(tmp_path: Path) -> None
     page = write_monthly_bulletin(build(tmp_path / "w.duckdb"), MONTH, tmp_path / "out",
                                   KAZAKH)
     text = text_of(page.read_text(encoding="utf-8"))
-    assert "акиматы районов и городов Поступило 33" in text
+    assert "Акиматы районов и городов Поступило 33" in text
     assert "Волжск ауданы" in text
     assert "01.12.2026 14:00 (Алматы)" in text
 
@@ -266,3 +266,27 @@ def test_the_registry_tools_leave_body_groups_alone(tmp_path: Path) -> None:
     assert (registry / "body_groups.csv").read_bytes() == kept
     with duckdb.connect() as con:
         assert load_registry(con, registry)["entities"] == 29
+
+
+def test_weekly_bulletin_follows_the_territory(tmp_path: Path) -> None:
+    """The weekly bulletin in another territory: its zone and city, no Kazakh names."""
+    from govpulse.publish.bulletin import write_bulletin
+    from tests.test_bulletin import WEEK, _build_published
+
+    published = tmp_path / "w.duckdb"
+    _build_published(published)
+    kazakh = text_of(write_bulletin(published, WEEK, tmp_path / "kz").read_text(encoding="utf-8"))
+    assert "время Алматы" in kazakh and "20.11.2026 18:00 (Алматы)" in kazakh
+    assert "Алматы қаласы" in kazakh
+    page = text_of(write_bulletin(published, WEEK, tmp_path / "ru", MARI_EL)
+                   .read_text(encoding="utf-8"))
+    assert "время Москвы" in page and "20.11.2026 16:00 (Москва)" in page
+    assert "Алмат" not in page.replace("г. Алматы", "")  # a unit's name, not a zone
+    assert "Алматы қаласы" not in page and "казахское" not in page
+
+
+def test_zone_city_names() -> None:
+    assert (MARI_EL.city_ru, MARI_EL.city_ru_genitive) == ("Москва", "Москвы")
+    assert (KAZAKH.city_ru, KAZAKH.city_ru_genitive) == ("Алматы", "Алматы")
+    other = Territory(territory_id="x", timezone="America/Lima")
+    assert (other.city_ru, other.city_ru_genitive) == ("America/Lima", "America/Lima")

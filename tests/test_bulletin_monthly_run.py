@@ -109,8 +109,8 @@ def test_leaders_of_each_group_in_mari_el_words(outcome: dict) -> None:
     assert "время Москвы" in page and "(Москва)" in page and "Алмат" not in page
     assert "акимат" not in page.lower()
     assert "Поступило 9 обращений жителей в адрес 4 органов власти." in page
-    municipal = page.index("органы исполнительной власти и местного самоуправления Поступило 5")
-    ministry = page.index("министерства Поступило 4 обращения")
+    municipal = page.index("Органы исполнительной власти и местного самоуправления Поступило 5")
+    ministry = page.index("Министерства Поступило 4 обращения")
     assert municipal < ministry
     assert ("Быстрее всех реагируют на обращения (среднее время ответа) "
             "городской округ «Город Йошкар-Ола» — 42 минуты "

@@ -82,8 +82,14 @@ def duration(minutes: float | Decimal | None) -> str:
     return "—" if minutes is None else russian_duration(minutes)
 
 
+def capfirst(text: str) -> str:
+    """«органы …» as a heading: «Органы …» (Jinja's capitalize lowers the rest)."""
+    return text[:1].upper() + text[1:]
+
+
 FILTERS: dict[str, Callable[..., str]] = {
-    "num": num, "day": day, "month": month, "moment": moment, "duration": duration}
+    "num": num, "day": day, "month": month, "moment": moment, "duration": duration,
+    "capfirst": capfirst}
 TEMPLATES.filters.update(FILTERS)
 
 
