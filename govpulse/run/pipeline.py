@@ -474,7 +474,10 @@ def _write_bulletin(run: RunContext, published_file: Path, paths: Paths) -> Path
     checked)."""
     from govpulse.publish.body_groups import load_group_labels
     from govpulse.publish.bulletin import write_bulletin
+    from govpulse.publish.bulletin_monthly import write_monthly_bulletin
 
+    territory = load_territory(paths.registry)
+    groups = load_group_labels(paths.registry)  # a bad body_groups.csv is a problem to report
     try:
         if run.kind == "monthly":
             page = write_monthly_bulletin(published_file, run.period_start, paths.bulletin_dir,
@@ -502,7 +505,4 @@ def fail_run(run: RunContext | None, message: str) -> None:
         ))[0]
     if changed:  # the first failure of the run (a retry that fails again is not news)
         notify.send(RUN_FAILED, f"{run.kind} {run.period_start}: {message}"[:2000],
-    from govpulse.publish.bulletin_monthly import write_monthly_bulletin
                     run.period_start.isoformat(), run.run_id)
-    territory = load_territory(paths.registry)
-    groups = load_group_labels(paths.registry)  # a bad body_groups.csv is a problem to report
