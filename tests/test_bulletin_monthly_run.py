@@ -24,7 +24,7 @@ pytestmark = pytest.mark.dbt  # the real dbt CLI (tests/conftest.py tiers)
 NOVEMBER = date(2026, 11, 1)
 REGISTRY = {
     "territory.yml": "territory_id: ru-mari-el\nname_ru: Республика Марий Эл\n"
-                     "timezone: Europe/Moscow\nlanguages: [ru]\nratings: [incidents]\n",
+                     "timezone: Europe/Moscow\nlanguages: [ru]\nratings: [incidents, fakes]\n",
     "body_groups.csv": "body_group,name_ru,name_kk\n"
                        "municipal,органы исполнительной власти и местного самоуправления,\n"
                        "ministry,министерства,\n",
@@ -54,6 +54,15 @@ z2,2026-11-06 09:00,body-minzdrav,Здоровье,88604000,2026-11-06 11:05,,3,
 f1,2026-11-05 09:00,body-minfin,Налоги,88701000,2026-11-06 12:00,2026-11-07 09:00,5,satisfied
 f2,2026-11-06 09:00,body-minfin,Налоги,88701000,2026-11-07 12:00,,5,
 """
+FAKES = """\
+fake_id,claim,first_seen_at,platform,url,reach,body_id,refuted_at,refutation_url,refutation_reach
+w1,В Йошкар-Оле отключат воду,2026-11-03 10:00,vk,https://vk.com/wall-1_1,1000,88701000,\
+2026-11-03 16:00,https://vk.com/wall-1_2,400
+p1,Поликлиники закроют,2026-11-10 09:00,telegram,,500,body-minzdrav,2026-11-12 09:00,,100
+d1,Лекарств нет,2026-11-20 09:00,telegram,https://t.me/x/1,3000,body-minzdrav,,,
+"""
+# Fakes: 3 found, 2 refuted (66.7 %), after 6 h and 48 h: median 27 h «1 день 3 часа»; within
+# 24 h 1 of 3 (33.3 %); reach 4,500 against 500 (0.11).
 # Волжский: (60 + 134) / 2 = 97 min «1 час 37 минут», 2 solved, quality 4.5
 # Йошкар-Ола: (30 + 60 + 35) / 3 = 41.67 min «42 минуты» (rounded), 1 solved, quality 3.33
 # Минздрав: 125 min «2 часа 5 минут»; Минфин: 27 h = «1 день 3 часа»
@@ -74,7 +83,8 @@ def dbt_build(run: pipeline.RunContext, selector: str, root: Path) -> None:
 def outcome(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("mari-el-month")
     paths = Paths.resolve(
-        inbox=write_files(root / "inbox", {"incidents/november.csv": INCIDENTS}),
+        inbox=write_files(root / "inbox", {"incidents/november.csv": INCIDENTS,
+                                           "fakes/november.csv": FAKES}),
         registry=write_files(root / "registry", REGISTRY),
         warehouse=root / "private" / "warehouse.duckdb",
         publish_dir=root / "publish",
@@ -98,8 +108,9 @@ def test_the_run_writes_the_month_bulletin(outcome: dict) -> None:
     assert published["problems"] == []
     index = outcome["paths"].bulletin_dir / "2026-11-01" / "index.html"
     assert published["bulletin"] == str(index)
-    assert {p.name for p in index.parent.iterdir()} >= {"index.html", "incidents.csv",
-                                                        "incident_stats.csv"}
+    assert {p.name for p in index.parent.iterdir()} == {
+        "index.html", "incidents.csv", "incident_stats.csv", "fakes.csv", "fakes_unrefuted.csv",
+        "fakes_by_body.csv"}
 
 
 def test_leaders_of_each_group_in_mari_el_words(outcome: dict) -> None:
@@ -123,3 +134,20 @@ def test_leaders_of_each_group_in_mari_el_words(outcome: dict) -> None:
             "Министерство здравоохранения Республики Марий Эл — 2 часа 5 минут "
             "Министерство финансов Республики Марий Эл — 1 день 3 часа") in page[ministry:]
     assert "Самые частые темы обращений: ЖКХ (3); Дороги (2)" in page
+
+
+def test_the_fakes_section_of_the_month(outcome: dict) -> None:
+    page = text((outcome["paths"].bulletin_dir / "2026-11-01" / "index.html")
+                .read_text(encoding="utf-8"))
+    start = page.index("Фейки и их опровержение За месяц")
+    fakes = page[start:page.index("Как составлен рейтинг Учитываются")]
+    assert "За месяц выявлено 3 фейка, опровергнуто 2 (66,7 %)." in fakes
+    assert "Медианное время до опровержения 1 день 3 часа" in fakes
+    assert "Опровергнуто в течение суток 33,3 %" in fakes
+    assert "Охват фейков 4 500 Охват опровержений 500" in fakes
+    assert "Охват опровержений к охвату фейков 0,11" in fakes
+    assert ("Не опровергнуты Утверждение Впервые замечено Платформа Охват Орган "
+            "Лекарств нет 20.11.2026 09:00 (Москва) telegram 3 000 "
+            "Министерство здравоохранения Республики Марий Эл") in fakes
+    assert ("Министерство здравоохранения Республики Марий Эл 2 2 дня "
+            "городской округ «Город Йошкар-Ола» 1 6 часов") in fakes
