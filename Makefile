@@ -14,12 +14,17 @@ export GX_ANALYTICS_ENABLED := False
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
+# The demo is a deployment that serves two territories (GOVPULSE_TERRITORIES, CONTRACTS §2a):
+# Kazakhstan's weekly ratings and Mari El's monthly incident rating and fakes report, each with
+# its own inbox, private warehouse and published folder under var/.
 DEMO_DIR := var/demo
 DEMO_WEEKS := 2026-11-06 2026-11-13
 DEMO_MONTH := 2026-11
 DEMO_YEAR := 2026
-DEMO_ENV := GOVPULSE_INBOX=$(DEMO_DIR)/inbox GOVPULSE_REGISTRY=$(DEMO_DIR)/registry \
+DEMO_ENV := GOVPULSE_TERRITORIES=$(DEMO_DIR)/territories GOVPULSE_INBOX=$(DEMO_DIR)/inbox \
             GOVPULSE_WAREHOUSE=var/warehouse.duckdb GOVPULSE_PUBLISH_DIR=var/publish
+KZ := --territory kz
+MARI_EL := --territory ru-mari-el
 
 .PHONY: help install demo test test-fast lint bench clean
 
@@ -31,14 +36,18 @@ install:  ## install uv if missing and the locked environment
 		|| { echo "installing uv from PyPI…"; $(PYTHON) -m pip install --quiet --user uv; }
 	$(UV) sync --frozen
 
-demo: install  ## generate a demo inbox, run two weeks, their month and year through Airflow, print the ratings
-	$(RUN) govpulse generate --out $(DEMO_DIR) --weeks 2 --seed 42
+demo: install  ## two territories: Kazakh weeks, month and year, Mari El's month of incidents and fakes, through Airflow
+	$(RUN) govpulse generate --out $(DEMO_DIR) $(KZ) --weeks 2 --seed 42
+	$(RUN) govpulse generate --out $(DEMO_DIR) $(MARI_EL) --weeks 2 --seed 42
 	@for week in $(DEMO_WEEKS); do \
-		$(DEMO_ENV) $(RUN) govpulse run weekly --period-start $$week || exit 1; \
+		$(DEMO_ENV) $(RUN) govpulse run weekly $(KZ) --period-start $$week || exit 1; \
 	done
-	@$(DEMO_ENV) $(RUN) govpulse run monthly --month $(DEMO_MONTH)
-	@$(DEMO_ENV) $(RUN) govpulse run annual --year $(DEMO_YEAR)
-	@$(DEMO_ENV) $(RUN) govpulse show
+	@$(DEMO_ENV) $(RUN) govpulse run monthly $(KZ) --month $(DEMO_MONTH)
+	@$(DEMO_ENV) $(RUN) govpulse run annual $(KZ) --year $(DEMO_YEAR)
+	@$(DEMO_ENV) $(RUN) govpulse run monthly $(MARI_EL) --month $(DEMO_MONTH)
+	@$(DEMO_ENV) $(RUN) govpulse show $(KZ)
+	@$(DEMO_ENV) $(RUN) govpulse show $(MARI_EL)
+	@$(DEMO_ENV) $(RUN) govpulse territories
 
 test: install lint  ## lint and run the whole test suite: every tier (real Airflow, dbt, DuckDB, GX)
 	# two workers, whole files each (module fixtures run DAGs once); a DAG run waits on

@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Base URL and token come from GOVPULSE_<PLATFORM>_API_URL and "
                "GOVPULSE_<PLATFORM>_TOKEN (e.g. GOVPULSE_VK_TOKEN).")
     fetch.add_argument("platform", choices=PLATFORMS, help="the platform to fetch")
-    fetch.add_argument("--period-start", required=True, type=_checked(parse_week), metavar="DATE",
-                       help="first day of the week, a Friday (YYYY-MM-DD)")
+    fetch.add_argument("--period-start", required=True, type=_checked(_iso_date), metavar="DATE",
+                       help="first day of the week (YYYY-MM-DD): a Friday, or the day "
+                            "week_starts names in the registry's territory.yml")
     fetch.add_argument("--registry", help=PATH_OPTIONS[1][1])
     fetch.add_argument("--inbox", help=PATH_OPTIONS[0][1])
     fetch.add_argument("--territory", help=TERRITORY_HELP)
@@ -166,17 +167,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     bulletin = _command(
         commands, "bulletin",
-        "write the weekly bulletin (HTML page in Russian, CSV per rating, PNG charts) of a "
-        "published week; weekly runs write it themselves")
-    bulletin.add_argument("--period-start", required=True, type=_checked(parse_week),
-                          metavar="DATE", help="first day of the week, a Friday (YYYY-MM-DD)")
+        "write the bulletin of a published week (HTML page in Russian, CSV per rating, PNG "
+        "charts) or month (the ЦУР's incident leaders and fakes report); runs write their own")
+    bulletin_period = bulletin.add_mutually_exclusive_group(required=True)
+    bulletin_period.add_argument("--period-start", type=_checked(_iso_date), metavar="DATE",
+                                 help="first day of the week (YYYY-MM-DD)")
+    bulletin_period.add_argument("--month", type=_checked(parse_month), metavar="YYYY-MM",
+                                 help="the month, e.g. 2026-11")
     bulletin.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    bulletin.add_argument("--registry", help=PATH_OPTIONS[1][1] + ": its zone, languages and "
+                          "body group names")
     bulletin.add_argument("--territory", help=TERRITORY_HELP)
     bulletin.add_argument("--out", type=Path,
                           help="folder of the bulletins (default <publish-dir>/bulletin)")
 
     show = _command(commands, "show", "print the top of each published rating")
     show.add_argument("--publish-dir", help=PATH_OPTIONS[3][1])
+    show.add_argument("--registry", help=PATH_OPTIONS[1][1] + ": its body group names")
     show.add_argument("--territory", help=TERRITORY_HELP)
     show.add_argument("--top", type=int, default=5, help="rows per rating (default 5)")
 
@@ -278,9 +285,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "withdraw":
             return _withdraw(args)
         if args.command == "show":
+            from govpulse.publish.body_groups import group_names, load_group_labels
             from govpulse.publish.report import show
 
-            print(show(_paths(args)[0].published_file, args.top))
+            paths = _paths(args)[0]
+            print(show(paths.published_file, args.top,
+                       groups=group_names(load_group_labels(paths.registry))))
             return 0
     except (FileNotFoundError, ValueError) as exc:
         print(f"govpulse: {exc}", file=sys.stderr)
@@ -333,7 +343,8 @@ def _fetch(args: argparse.Namespace) -> int:
     from govpulse.orchestration.credentials import credentials
     from ingestion.connectors.fetch import fetch_platform
 
-    paths = _paths(args)[0]
+    paths, territory, _ = _paths(args)
+    args.period_start = period_start_of("weekly", args.period_start, territory)
     found = credentials(args.platform)
     if found is None:
         print(f"govpulse: {args.platform}: no token configured — define the Airflow connection "
@@ -370,12 +381,20 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _bulletin(args: argparse.Namespace) -> int:
+    from govpulse.publish.body_groups import load_group_labels
     from govpulse.publish.bulletin import write_bulletin
+    from govpulse.publish.bulletin_monthly import write_monthly_bulletin
 
-    paths = _paths(args)[0]
-    page = write_bulletin(paths.published_file, args.period_start,
-                          args.out or paths.bulletin_dir)
-    print(f"Bulletin of the week {args.period_start}: {page}")
+    paths, territory, _ = _paths(args)
+    out = args.out or paths.bulletin_dir
+    if args.month:
+        page = write_monthly_bulletin(paths.published_file, args.month, out, territory,
+                                      load_group_labels(paths.registry))
+        print(f"Bulletin of the month {args.month:%Y-%m}: {page}")
+        return 0
+    week = period_start_of("weekly", args.period_start, territory)
+    page = write_bulletin(paths.published_file, week, out, territory)
+    print(f"Bulletin of the week {week}: {page}")
     return 0
 
 
