@@ -17,7 +17,7 @@ SATISFACTION = ("satisfied", "unsatisfied")
 ID = "id"  # VARCHAR, trimmed, empty = NULL
 TEXT = "text"  # VARCHAR as given, empty = NULL
 ENUM = "enum"  # VARCHAR, trimmed and lower-cased, must be one of `values`
-TIMESTAMP = "timestamp"  # TIMESTAMPTZ; no offset = Asia/Almaty local time
+TIMESTAMP = "timestamp"  # TIMESTAMPTZ; no offset = the territory's local time
 COUNT = "count"  # BIGINT >= 0
 SHARE = "share"  # DOUBLE in [0, 1]
 SCORE = "score"  # INTEGER in [1, 5]

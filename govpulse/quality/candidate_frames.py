@@ -24,6 +24,7 @@ from govpulse.quality.report import (
     WEIGHTS_CONFIGURED,
     ExpectationResult,
 )
+from govpulse.territory import DEFAULT_TIMEZONE
 from govpulse.warehouse.sql import first_row, ident
 
 PENALTY_TOLERANCE = 1e-9  # relative, penalty_points vs Σ place × weight
@@ -34,7 +35,7 @@ def candidate_job(con: duckdb.DuckDBPyConnection, rating: vs.Rating, period_star
     """The rating's frames of the period starting `period_start`: schema, rows, units.
     `timezone`: the territory's (its months are cut at its midnights); default the
     methodology's."""
-    timezone = timezone or methodology.parameters().get("timezone", "Asia/Almaty")
+    timezone = timezone or methodology.parameters().get("timezone", DEFAULT_TIMEZONE)
     suite = rating.suite
     types = table_types(con, rating.table)
     if types is None:
