@@ -288,9 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             from govpulse.publish.body_groups import group_names, load_group_labels
             from govpulse.publish.report import show
 
-            paths = _paths(args)[0]
+            paths, territory, _ = _paths(args)
             print(show(paths.published_file, args.top,
-                       groups=group_names(load_group_labels(paths.registry))))
+                       groups=group_names(load_group_labels(paths.registry)),
+                       weekly="weekly" in deployment.kinds_of(territory)))
             return 0
     except (FileNotFoundError, ValueError) as exc:
         print(f"govpulse: {exc}", file=sys.stderr)

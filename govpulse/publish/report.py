@@ -51,22 +51,26 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def show(published_file: Path, top: int = 5, groups: Mapping[str, str] | None = None) -> str:
+def show(published_file: Path, top: int = 5, groups: Mapping[str, str] | None = None,
+         weekly: bool = True) -> str:
     """The top of each published rating; `groups` names the body groups (code -> Russian name,
-    body_groups.group_names(load_group_labels(registry))), default GROUPS."""
+    body_groups.group_names(load_group_labels(registry))), default GROUPS. `weekly=False` (a
+    territory without weekly ratings) leaves out the weekly ratings' "no week yet" lines."""
     if not published_file.exists():
         raise FileNotFoundError(f"{published_file} does not exist yet: run a week first")
     lines = []
     with duckdb.connect(str(published_file), read_only=True) as con:
         published = {r[0] for r in con.execute(
             "SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'").fetchall()}
+        shown: list[str] = []
         for relation, title, indicators, period, group in RATINGS:
             latest = (first_row(con.execute(f"SELECT max(period_start) FROM marts.{relation}"))[0]
                       if relation in published else None)
             if latest is None:
-                if period == "week":
+                if period == "week" and weekly:
                     lines.append(f"\n{title}: no published week yet")
                 continue
+            shown.append(relation)
             lines += _table(con, relation, title, indicators, PERIODS[period].format(latest),
                             latest, group, top, groups or GROUPS)
         lines += _fakes(con, published)
@@ -74,7 +78,8 @@ def show(published_file: Path, top: int = 5, groups: Mapping[str, str] | None = 
     lines.append(f"\nPublished file: {published_file}")
     lines.append(
         "Query it: uv run python -c \"import duckdb; print(duckdb.connect("
-        f"'{published_file}', read_only=True).sql('FROM marts.rating_people_weekly_current'))\""
+        f"'{published_file}', read_only=True).sql('FROM marts."
+        f"{(shown or ['rating_people_weekly_current'])[0]}'))\""
     )
     return "\n".join(lines)
 

@@ -45,10 +45,11 @@ def describe(territories: Sequence[DeployedTerritory]) -> str:
                            for kind in ("weekly", "monthly", "annual")
                            if kind in published
                            for period, revision in [published[kind]]) or "nothing yet"
+        weeks = (f"weeks from {WEEKDAYS[t.week_starts]}, due {t.deadline:%H:%M}, "
+                 if "weekly" in item.kinds() else "")
         lines += [
             f"  {t.territory_id} — {t.name_ru or t.name_kk or t.territory_id}: {t.timezone}, "
-            f"weeks from {WEEKDAYS[t.week_starts]}, due {t.deadline:%H:%M}, "
-            f"readers' languages {', '.join(t.languages)}",
+            f"{weeks}readers' languages {', '.join(t.languages)}",
             f"    ratings: {', '.join(t.ratings) if t.ratings else 'all whose inputs exist'}",
             f"    DAGs: {', '.join(deployment.dag_id(k, tid) for k in item.kinds())}",
             f"    registry: {item.registry}",
