@@ -3,7 +3,8 @@ timestamps are its local time, and its months start at its local midnight. The s
 files are landed by the pipeline and put in months by the real dbt (the monthly transform,
 no Airflow) for a Mari El-like registry (Europe/Moscow, UTC+3) and for a registry without
 territory.yml (the Kazakh default, Asia/Almaty, UTC+5); each incident must fall in the month
-zoneinfo puts it in."""
+zoneinfo puts it in. Likewise mentions and the week of Friday 2 October (the weekly run, dbt
+up to the week's deduplicated mentions)."""
 
 from __future__ import annotations
 
@@ -145,3 +146,75 @@ def test_the_case_separates_the_two_zones() -> None:
     almaty = {i for i, d in DETECTED.items() if in_october(d, ZoneInfo("Asia/Almaty"))}
     assert moscow - almaty == {"msk_oct_31_2330", "z_msk_oct_31_2350", "z_alm_nov_01_0030"}
     assert almaty - moscow == {"z_msk_sep_30_2330", "msk_sep_30_2350", "z_alm_oct_01_0030"}
+
+
+# ---- weeks: mentions around the midnights that open and close the week of Friday 2 October
+WEEK = date(2026, 10, 2)
+PUBLISHED = {
+    "local_oct_01_2359": "2026-10-01 23:59:00",
+    "local_oct_02_0001": "2026-10-02 00:01:00",
+    "z_msk_oct_01_2330": "2026-10-01T20:30:00Z",
+    "z_msk_oct_02_0030": "2026-10-01T21:30:00Z",
+    "msk_oct_01_2350": "2026-10-01 23:50:00+03:00",
+    "msk_oct_02_0010": "2026-10-02 00:10:00+03:00",
+    "z_alm_oct_01_2330": "2026-10-01T18:30:00Z",
+    "z_alm_oct_02_0030": "2026-10-01T19:30:00Z",
+    "local_oct_08_2359": "2026-10-08 23:59:00",
+    "local_oct_09_0001": "2026-10-09 00:01:00",
+    "z_msk_oct_08_2350": "2026-10-08T20:50:00Z",
+    "z_msk_oct_09_0010": "2026-10-08T21:10:00Z",
+    "z_alm_oct_08_2330": "2026-10-08T18:30:00Z",
+    "z_alm_oct_09_0030": "2026-10-08T19:30:00Z",
+}
+MENTIONS = "platform,mention_id,published_at,author_id,author_type,sentiment\n" + "".join(
+    f"vk,{mention},{published},a{n},person,neutral\n"
+    for n, (mention, published) in enumerate(PUBLISHED.items()))
+
+
+def in_week(published: str, zone: ZoneInfo) -> bool:
+    local_day = instant(published, zone).astimezone(zone).date()
+    return WEEK <= local_day < date(2026, 10, 9)
+
+
+def week_of(root: Path, with_settings: bool) -> set[str]:
+    """Land the mentions for the week's run of the registry and build the week's deduplicated
+    mentions with the real dbt; the mention ids dbt put in the week."""
+    paths = Paths.resolve(
+        inbox=write_files(root / "inbox", {"mentions/mentions.csv": MENTIONS}),
+        registry=territory_registry(root, with_settings),
+        warehouse=root / "private" / "warehouse.duckdb",
+        publish_dir=root / "publish",
+    )
+    run = pipeline.start_run(paths, WEEK, kind="weekly", docs=False)
+    assert pipeline.land(run)["rows_loaded"]["mentions"] == len(PUBLISHED)
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [str(dbt), "build", "--select", "+int_mentions_deduplicated",
+         "--exclude-resource-type", "unit_test", "--vars", json.dumps(pipeline.dbt_vars(run)),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
+        env={**os.environ, **pipeline.dbt_env(run)}, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return {r[0] for r in con.execute(
+            "SELECT mention_id FROM intermediate.int_mentions_deduplicated").fetchall()}
+
+
+@pytest.fixture(scope="module")
+def weeks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    return {zone: week_of(tmp_path_factory.mktemp("week-" + zone.replace("/", "-")),
+                          with_settings)
+            for zone, with_settings in (("Europe/Moscow", True), ("Asia/Almaty", False))}
+
+
+@pytest.mark.parametrize("zone", ["Europe/Moscow", "Asia/Almaty"])
+def test_mentions_fall_in_the_week_of_the_territory_zone(weeks: dict, zone: str) -> None:
+    expected = {m for m, published in PUBLISHED.items() if in_week(published, ZoneInfo(zone))}
+    assert weeks[zone] == expected
+
+
+def test_the_week_case_separates_the_two_zones() -> None:
+    moscow = {m for m, p in PUBLISHED.items() if in_week(p, ZoneInfo("Europe/Moscow"))}
+    almaty = {m for m, p in PUBLISHED.items() if in_week(p, ZoneInfo("Asia/Almaty"))}
+    assert moscow - almaty and almaty - moscow
