@@ -61,5 +61,8 @@ def test_unit_tests_cover_the_rules_that_are_easy_to_get_wrong() -> None:
         "test_body_groups_are_ranked_separately_with_ties",
         "test_latest_copy_decides_the_month_and_overdue",
         "test_annual_places_per_rating_and_optional_expert_score",
+        "test_latest_copy_and_local_month_of_fakes",
+        "test_fakes_figures",
+        "test_month_without_fakes",
     ):
         assert f"name: {test_name}" in yaml_text

@@ -547,7 +547,7 @@ def test_unknown_folders_and_extensions_are_quarantined(inbox: Path, warehouse: 
     for _, _, reason, _ in landed.quarantine:
         assert reason == ("not loaded: expected <inbox>/<dataset>/<file> with dataset one of "
                           "mentions, page_snapshots, page_posts, post_interactions, "
-                          "follower_audits, incidents and a .csv/.jsonl/.json file")
+                          "follower_audits, incidents, fakes and a .csv/.jsonl/.json file")
     assert landed.report.rows_quarantined == 3
 
 

@@ -326,8 +326,8 @@ def test_good_raw_passes_and_is_recorded(warehouse: Path) -> None:
     report = validation.validate_raw(warehouse, RUN, PERIOD)
     print(f"validate_raw: {time.perf_counter() - started:.2f}s")
     assert report.success, report.summary()
-    # follower audits: no rows in the run; fetch completeness: no connector ran
-    assert report.skipped() == ["raw_follower_audits", "fetch_completeness"]
+    # follower audits, fakes: no rows in the run; fetch completeness: no connector ran
+    assert report.skipped() == ["raw_follower_audits", "raw_fakes", "fetch_completeness"]
     assert report.summary().startswith("raw: ")
     assert "expectations passed" in report.summary()
     assert len(report.results) > 40
@@ -343,7 +343,7 @@ def test_good_raw_passes_and_is_recorded(warehouse: Path) -> None:
         ).fetchone()
         types = {r[0]: r[1] for r in con.execute("DESCRIBE ops.validations").fetchall()}
     assert rows[0] == rows[1] == 2 * len(report.results)
-    assert rows[2] == 4  # two records of two skipped suites
+    assert rows[2] == 6  # two records of three skipped suites
     assert rows[3] is not None
     assert types["success"] == "BOOLEAN"
     assert types["validated_at"] == "TIMESTAMP WITH TIME ZONE"
@@ -448,8 +448,8 @@ def test_missing_raw_table_and_unknown_run_are_skipped(warehouse: Path) -> None:
     sql(warehouse, "DROP TABLE raw.follower_audits")
     report = validation.validate_raw(warehouse, "no-such-run", PERIOD)
     assert report.success
-    assert len(report.skipped()) == 7  # 6 raw datasets + fetch completeness
-    assert report.summary().startswith("raw: 0/0 expectations passed (7 skipped")
+    assert len(report.skipped()) == 8  # 7 raw datasets + fetch completeness
+    assert report.summary().startswith("raw: 0/0 expectations passed (8 skipped")
 
 
 def land_fetch_reports(warehouse: Path, inbox: Path) -> None:
@@ -695,7 +695,9 @@ def monthly(warehouse: Path) -> validation.ValidationReport:
 def test_good_monthly_candidate_passes(warehouse: Path) -> None:
     report = monthly(warehouse)
     assert report.success, report.summary()
-    assert {r.suite for r in report.results} == {"incidents_ranked"}
+    # the fakes report's tables are not in this warehouse: its suite is skipped
+    assert {r.suite for r in report.results} == {"incidents_ranked", "fakes_report"}
+    assert report.skipped() == ["fakes_report"]
     # b-ala counts its incident of 2026-11-01 01:00 Almaty time (UTC: October); b-one's second
     # incident is in December there; b-old has enough incidents but left the registry
     units = [r for r in report.results if r.column == "missing"][0]

@@ -14,7 +14,8 @@ The modules beside this one, each importing only those listed before it:
 * `raw_frames`, `completeness`: the frames of the raw stage (samples and run totals of the
   raw tables, the landing's conservation, the fetch's completeness);
 * `expected_units`, `candidate_frames`: the frames of the candidate stage (the ratings' rows
-  and their units, expected vs candidate);
+  and their units, expected vs candidate); `fakes_frames`: the monthly fakes report's figures
+  recounted from the month's fakes and lists;
 * `gx_runner`: GX validates the jobs' frames into a `ValidationReport`.
 """
 
