@@ -122,6 +122,42 @@ def airflow_home() -> Path:
     return Path(env(AIRFLOW_HOME_ENV) or PROJECT_DIR / ".airflow")
 
 
+# The DuckLake backend (govpulse.warehouse.lake, docs/scale-out.md). GOVPULSE_WAREHOUSE may name a
+# lake, `ducklake:postgres:<libpq conninfo>`; its Parquet files go under GOVPULSE_LAKE_DATA_PATH
+# (a folder every worker reaches, or s3://bucket/prefix with AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY, AWS_REGION and, for a store other than AWS, GOVPULSE_S3_ENDPOINT such as
+# http://minio:9000). The DuckDB extensions (ducklake, postgres, httpfs) are installed from their
+# PyPI wheels into GOVPULSE_DUCKDB_EXTENSION_DIR (default <cache dir>/duckdb-extensions).
+LAKE_DATA_PATH_ENV = "GOVPULSE_LAKE_DATA_PATH"
+S3_ENDPOINT_ENV = "GOVPULSE_S3_ENDPOINT"
+EXTENSION_DIR_ENV = "GOVPULSE_DUCKDB_EXTENSION_DIR"
+AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_SESSION_TOKEN")
+
+
+def lake_data_path() -> str:
+    """Where the lake's Parquet files go (GOVPULSE_LAKE_DATA_PATH); "" when unset."""
+    return env(LAKE_DATA_PATH_ENV)
+
+
+def s3_endpoint() -> str:
+    """An S3-compatible endpoint URL (GOVPULSE_S3_ENDPOINT); "" for AWS itself."""
+    return env(S3_ENDPOINT_ENV)
+
+
+def aws_env() -> dict[str, str]:
+    """The AWS variables that are set (AWS_REGION falls back to AWS_DEFAULT_REGION)."""
+    found = {name: env(name) for name in AWS_ENV if env(name)}
+    if "AWS_REGION" not in found and env("AWS_DEFAULT_REGION"):
+        found["AWS_REGION"] = env("AWS_DEFAULT_REGION")
+    return found
+
+
+def duckdb_extension_dir() -> Path:
+    """DuckDB's extension directory for every connection and dbt (GOVPULSE_DUCKDB_EXTENSION_DIR,
+    else <cache dir>/duckdb-extensions): per user, so it works without root."""
+    return Path(env(EXTENSION_DIR_ENV) or cache_dir() / "duckdb-extensions")
+
+
 def platform_env(platform: str, key: str) -> str:
     """GOVPULSE_<PLATFORM>_<KEY> (TOKEN, API_URL, MAX_REQUESTS, ...); "" when unset."""
     return env(f"GOVPULSE_{platform.upper()}_{key}")
