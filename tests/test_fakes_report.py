@@ -320,3 +320,23 @@ def test_the_candidate_check_recounts_the_month(tmp_path: Path) -> None:
     assert {"found_mismatch", "refuted_beyond_found", "lists_mismatch", "refuted_pct"} <= failed
     assert "row_count_mismatch" not in failed
     assert "monthly fakes report" in report.summary(), report.summary()
+
+
+@pytest.mark.unit
+def test_a_csv_must_name_refuted_at_a_json_object_may_leave_it_out(tmp_path: Path) -> None:
+    registry = tmp_path / "ru-mari-el"
+    shutil.copytree(MARI_EL, registry)
+    paths = Paths.resolve(
+        inbox=write_files(tmp_path / "inbox", {
+            "fakes/a.csv": "fake_id,claim,first_seen_at\nf1,Вода,2026-10-05 10:00\n",
+            "fakes/b.jsonl": '{"fake_id": "f2", "claim": "Вода", '
+                             '"first_seen_at": "2026-10-05 10:00"}\n'}),
+        registry=registry, warehouse=tmp_path / "private" / "warehouse.duckdb",
+        publish_dir=tmp_path / "publish")
+    landed = pipeline.land(pipeline.start_run(paths, OCTOBER, kind="monthly", docs=False))
+    assert landed["rows_loaded"]["fakes"] == 1
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        [(file, reason)] = con.execute("SELECT file, reason FROM ops.quarantine").fetchall()
+        landed_at = con.execute("SELECT first_seen_at FROM raw.fakes").fetchall()
+    assert file == "fakes/a.csv" and "refuted_at" in reason
+    assert landed_at == [(instant("2026-10-05 10:00"),)]  # offset-less: Moscow time
