@@ -35,6 +35,7 @@ AIRFLOW_USER = "govpulse_test"
 # the four long-running processes of an Airflow 3 deployment (docker-compose.yml runs the same)
 AIRFLOW_COMMANDS = ("api-server", "scheduler", "dag-processor", "triggerer")
 MARKER_ENV = "GOVPULSE_TEST_SERVICES"
+WORKER_ENV = "GOVPULSE_TEST_WORKER"  # the Celery worker a task ran on, as its TI hostname
 
 
 def postgres_bin_dir() -> Path | None:
@@ -47,6 +48,20 @@ def postgres_bin_dir() -> Path | None:
     if initdb and (Path(initdb).resolve().parent / "postgres").exists():
         return Path(initdb).resolve().parent
     return None
+
+
+def redis_server_bin() -> Path | None:
+    """Debian's `redis-server` binary, or None."""
+    found = shutil.which("redis-server") or ("/usr/bin/redis-server"
+                                             if Path("/usr/bin/redis-server").exists() else None)
+    return Path(found) if found else None
+
+
+def worker_hostname() -> str:
+    """`[core] hostname_callable` of the test's Celery workers: the worker's own name
+    (worker1, …), so a task instance's hostname says which of two workers on one machine ran
+    it (by default both would report the machine's name)."""
+    return os.environ.get(WORKER_ENV) or socket.getfqdn()
 
 
 def free_port() -> int:
@@ -233,6 +248,43 @@ def _create_database(socket_dir: Path, db: Database, processes: Processes) -> No
 
 
 @dataclass(frozen=True)
+class Redis:
+    port: int
+
+    @property
+    def broker_url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@contextlib.contextmanager
+def redis(binary: Path, processes: Processes) -> Iterator[Redis]:
+    """A throw-away redis-server (Celery's broker) on a free 127.0.0.1 port, in a temporary
+    folder, without persistence (no RDB snapshots, no AOF). Stopped with `processes`."""
+    root = Path(tempfile.mkdtemp(prefix="govpulse-redis-"))
+    try:
+        port = free_port()
+        processes.start("redis", [
+            str(binary), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(root),
+            "--save", "", "--appendonly", "no", "--protected-mode", "yes",
+            "--daemonize", "no", "--loglevel", "warning",
+        ], env=dict(os.environ))
+        deadline = time.monotonic() + 30
+        while True:
+            processes.check_alive()
+            with contextlib.suppress(OSError), \
+                    socket.create_connection(("127.0.0.1", port), 1) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(64).startswith(b"+PONG"):
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError("redis-server did not answer PING")
+            time.sleep(0.1)
+        yield Redis(port)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
 class AirflowSite:
     home: Path
     env: dict[str, str] = field(repr=False)  # holds the generated secrets
@@ -241,7 +293,8 @@ class AirflowSite:
     password: str = field(default="", repr=False)
 
 
-def airflow_site(home: Path, db: Database, paths: dict[str, str]) -> AirflowSite:
+def airflow_site(home: Path, db: Database, paths: dict[str, str],
+                 celery: Redis | None = None) -> AirflowSite:
     """The environment of a project-like Airflow on PostgreSQL: the project's own settings
     (govpulse.orchestration.airflow_home.DEFAULTS, the compose file's executor and auth
     manager), fresh secrets and free ports. `paths` (GOVPULSE_INBOX, …) keep every run inside
@@ -288,7 +341,41 @@ def airflow_site(home: Path, db: Database, paths: dict[str, str]) -> AirflowSite
         # dag-processor still computes the next data interval, which the test checks.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
     }
+    if celery is not None:
+        env.update(celery_env(db, celery))
     return AirflowSite(home, env, f"http://127.0.0.1:{api_port}", username, password)
+
+
+def celery_env(db: Database, broker: Redis) -> dict[str, str]:
+    """The CeleryExecutor's settings (../shared/research/scaleout.md, docs/scale-out.md):
+    Redis as the broker, the metadata PostgreSQL as the result backend. Workers run tasks
+    through the api-server's Execution API (EXECUTION_API_SERVER_URL and the shared JWT
+    secret, set by airflow_site); a cold api-server can take half a minute to answer the
+    first task, hence the longer timeout."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker.broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": (f"db+postgresql://{db.user}:{db.password}"
+                                            f"@127.0.0.1:{db.port}/{db.name}"),
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120",
+    }
+
+
+def start_celery_workers(site: AirflowSite, processes: Processes, count: int = 2,
+                         concurrency: int = 1) -> list[str]:
+    """`airflow celery worker` × count, each with its own hostname (`worker<n>@<host>`) and
+    log-server port; returns the process names (worker1, worker2, …)."""
+    airflow = str(VENV_BIN / "airflow")
+    names = []
+    for n in range(1, count + 1):
+        name = f"worker{n}"
+        env = {**site.env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+               WORKER_ENV: name,
+               "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{__name__}.worker_hostname"}
+        processes.start(name, [airflow, "celery", "worker", "-H", f"{name}@%h",
+                               "--concurrency", str(concurrency), "--skip-serve-logs"], env)
+        names.append(name)
+    return names
 
 
 def airflow_cli(site: AirflowSite, *args: str, timeout: float = 300) -> str:
@@ -300,9 +387,11 @@ def airflow_cli(site: AirflowSite, *args: str, timeout: float = 300) -> str:
     return done.stdout
 
 
-def start_airflow(site: AirflowSite, processes: Processes) -> None:
-    """Migrate the metadata database, start the four services, create the warehouse pool
-    (while they boot: nothing is scheduled before the test triggers a run)."""
+def start_airflow(site: AirflowSite, processes: Processes,
+                  pools: list[tuple[str, str, str]] | None = None) -> None:
+    """Migrate the metadata database, start the four services, create the warehouse pools
+    (`pools`, default the one-territory `duckdb_warehouse`; while they boot: nothing is
+    scheduled before the test triggers a run)."""
     airflow_cli(site, "db", "migrate")
     airflow = str(VENV_BIN / "airflow")
     port = site.env["AIRFLOW__API__PORT"]
@@ -310,7 +399,8 @@ def start_airflow(site: AirflowSite, processes: Processes) -> None:
                                    "--workers", "1"], site.env)
     for command in AIRFLOW_COMMANDS[1:]:
         processes.start(command, [airflow, command], site.env)
-    airflow_cli(site, "pools", "set", *airflow_home.POOL)
+    for pool in pools or [airflow_home.POOL]:
+        airflow_cli(site, "pools", "set", *pool)
 
 
 class Api:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from govpulse import settings
+from govpulse import deployment, settings
 from govpulse.settings import DAGS_DIR
 
 DEFAULTS = {
@@ -27,6 +27,25 @@ DEFAULTS = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
 }
 POOL = ("duckdb_warehouse", "1", "one DuckDB writer at a time")
+MARKER = ".govpulse-initialized"
+
+
+def warehouse_pool(territory_id: str | None = None) -> str:
+    """The Airflow pool (1 slot) of a warehouse's writer tasks: `duckdb_warehouse` in a
+    one-territory deployment, `duckdb_warehouse_<territory_id>` for each territory of
+    GOVPULSE_TERRITORIES (each has its own warehouse file, so territories run side by side
+    while a territory's weekly and monthly DAGs still take turns)."""
+    return f"{POOL[0]}_{territory_id}" if territory_id else POOL[0]
+
+
+def pools() -> list[tuple[str, str, str]]:
+    """Every pool the deployment's DAGs use: (name, slots, description)."""
+    territories = deployment.configured()
+    if territories is None:
+        return [POOL]
+    return [(warehouse_pool(t.territory_id), "1",
+             f"one DuckDB writer at a time on {t.territory_id}'s warehouse")
+            for t in territories]
 
 
 def airflow_home() -> Path:
@@ -48,13 +67,20 @@ def _airflow(*args: str) -> None:
 
 
 def ensure_initialized() -> None:
-    """Create the metadata database and the warehouse pool once per Airflow home."""
+    """Create the metadata database once per Airflow home, and the warehouse pools the
+    deployment needs: each pool once, so a territory added to GOVPULSE_TERRITORIES after the
+    first run gets its pool on the next command (the marker lists the pools made)."""
     home = configure()
-    marker = home / ".govpulse-initialized"
-    if marker.exists():
+    marker = home / MARKER
+    made = set(marker.read_text(encoding="utf-8").split()[1:]) if marker.exists() else set()
+    missing = [pool for pool in pools() if pool[0] not in made]
+    if marker.exists() and not missing:
         return
     home.mkdir(parents=True, exist_ok=True)
-    print(f"Preparing Airflow metadata in {home} (first run only)…", flush=True)
-    _airflow("db", "migrate")
-    _airflow("pools", "set", *POOL)
-    marker.write_text("ok\n", encoding="utf-8")
+    if not marker.exists():
+        print(f"Preparing Airflow metadata in {home} (first run only)…", flush=True)
+        _airflow("db", "migrate")
+    for pool in missing:
+        _airflow("pools", "set", *pool)  # idempotent: sets the slots of an existing pool
+        made.add(pool[0])
+    marker.write_text("\n".join(["ok", *sorted(made)]) + "\n", encoding="utf-8")

@@ -33,6 +33,7 @@ from govpulse import deployment
 from govpulse.contract import PLATFORMS
 from govpulse.deployment import DeployedTerritory
 from govpulse.orchestration import credentials
+from govpulse.orchestration.airflow_home import warehouse_pool
 from govpulse.periods import DEFAULT_TERRITORY
 from govpulse.run import deadlines, pipeline
 from govpulse.run import lock as run_lock
@@ -43,7 +44,7 @@ from ingestion.registry import RegistryError
 
 log = logging.getLogger(__name__)
 
-WAREHOUSE_POOL = "duckdb_warehouse"
+WAREHOUSE_POOL = warehouse_pool()  # a territory of GOVPULSE_TERRITORIES has its own pool
 START_TASK = "start"
 PATH_PARAMS = ("inbox", "registry", "warehouse", "publish_dir")
 
@@ -96,7 +97,7 @@ class WarehouseDbtBuild(DbtBuildLocalOperator):
         return super().execute(context, **kwargs)
 
 
-def _dbt_step(task_id: str, selector: str) -> WarehouseDbtBuild:
+def _dbt_step(task_id: str, selector: str, pool: str = WAREHOUSE_POOL) -> WarehouseDbtBuild:
     return WarehouseDbtBuild(
         task_id=task_id,
         project_dir=str(DBT_PROJECT_DIR),
@@ -114,7 +115,7 @@ def _dbt_step(task_id: str, selector: str) -> WarehouseDbtBuild:
         install_deps=False,
         emit_datasets=False,  # one pipeline, no downstream DAGs listen to per-model assets
         append_env=True,
-        pool=WAREHOUSE_POOL,
+        pool=pool,
         **TRANSIENT_RETRIES,
     )
 
@@ -232,6 +233,7 @@ def build_rating_dag(spec: RatingDag, deployed: DeployedTerritory | None = None)
     one territory of a deployment without it."""
     territory = deployed.territory if deployed else _parse_time_territory()
     territory_id = deployed.territory_id if deployed else None
+    pool = warehouse_pool(territory_id)  # one writer at a time per warehouse file
 
     @dag(
         dag_id=deployment.dag_id(spec.kind, territory_id),
@@ -264,7 +266,7 @@ def build_rating_dag(spec: RatingDag, deployed: DeployedTerritory | None = None)
         # retries of a transient error (a lock held a moment too long); when a task's last try
         # fails, on_task_failed marks the run failed in ops.runs. Errors a retry cannot mend
         # fail at once (AirflowFailException).
-        @task(task_id=START_TASK, pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
+        @task(task_id=START_TASK, pool=pool, **TRANSIENT_RETRIES)
         def start() -> dict[str, Any]:
             context = get_current_context()
             params = context["params"]
@@ -296,7 +298,7 @@ def build_rating_dag(spec: RatingDag, deployed: DeployedTerritory | None = None)
                 raise AirflowFailException(report.summary())
             return report.summary()
 
-        @task(pool=WAREHOUSE_POOL, trigger_rule=TriggerRule.ALL_DONE, **TRANSIENT_RETRIES)
+        @task(pool=pool, trigger_rule=TriggerRule.ALL_DONE, **TRANSIENT_RETRIES)
         def land() -> dict[str, Any]:
             run = _run_context()
             try:
@@ -305,7 +307,7 @@ def build_rating_dag(spec: RatingDag, deployed: DeployedTerritory | None = None)
                 raise AirflowFailException(str(exc)) from exc  # a retry would not help
 
         def validation_task(stage: str):
-            @task(task_id=f"validate_{stage}", pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
+            @task(task_id=f"validate_{stage}", pool=pool, **TRANSIENT_RETRIES)
             def validate() -> str:
                 try:
                     expected = credentials.configured_platforms() if stage == "raw" else ()
@@ -315,7 +317,7 @@ def build_rating_dag(spec: RatingDag, deployed: DeployedTerritory | None = None)
 
             return validate()
 
-        @task(pool=WAREHOUSE_POOL, **TRANSIENT_RETRIES)
+        @task(pool=pool, **TRANSIENT_RETRIES)
         def publish() -> dict[str, Any]:
             run = _run_context()
             # noticed before the copy, so the published ops.alerts has it; a late publication
@@ -335,9 +337,9 @@ def build_rating_dag(spec: RatingDag, deployed: DeployedTerritory | None = None)
         if spec.validate_raw:
             steps.append(validation_task("raw"))
         steps += [
-            _dbt_step("dbt_transform", f"{spec.kind}_transform"),
+            _dbt_step("dbt_transform", f"{spec.kind}_transform", pool),
             validation_task("candidates"),
-            _dbt_step("dbt_marts", f"{spec.kind}_marts"),
+            _dbt_step("dbt_marts", f"{spec.kind}_marts", pool),
             publish(),
         ]
         for upstream, downstream in zip(steps, steps[1:], strict=False):
