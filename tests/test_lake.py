@@ -167,8 +167,9 @@ def test_attach_create_append_read_and_travel_in_time(catalog: str, tmp_path: Pa
     with lake.connect(catalog, "kz", str(tmp_path)) as con:
         assert con.execute("SELECT max(id) FROM raw.mentions").fetchone() == (299,)
     # a catalog keeps the data path it was created with: a different one is refused
-    with pytest.raises(lake.LakeError, match=f"{lake.LAKE_DATA_PATH_ENV} must stay"):
-        lake.connect(catalog, "kz", str(tmp_path / "elsewhere")).__enter__()
+    with pytest.raises(lake.LakeError, match=f"{lake.LAKE_DATA_PATH_ENV} must stay"), \
+            lake.connect(catalog, "kz", str(tmp_path / "elsewhere")):
+        pass
 
 
 APPENDER = textwrap.dedent("""
