@@ -12,6 +12,7 @@ installs both).
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,19 +85,28 @@ def test_a_territory_added_later_gets_its_pool(tmp_path: Path,
     """An Airflow home initialised before GOVPULSE_TERRITORIES (or before a territory was
     added) gets the missing pools, and only those, on the next command."""
     calls: list[tuple[str, ...]] = []
-    monkeypatch.setattr(airflow_home, "_airflow", lambda *args: calls.append(args))
+    imported: list[dict] = []
+
+    def airflow(*args: str) -> None:
+        calls.append(args[:2])
+        if args[:2] == ("pools", "import"):
+            imported.append(json.loads(Path(args[2]).read_text(encoding="utf-8")))
+
+    monkeypatch.setattr(airflow_home, "_airflow", airflow)
     monkeypatch.setattr(airflow_home, "airflow_home", lambda: tmp_path / "home")
     monkeypatch.delenv(deployment.TERRITORIES_ENV, raising=False)
     airflow_home.ensure_initialized()
-    assert calls == [("db", "migrate"), ("pools", "set", *airflow_home.POOL)]
+    assert calls == [("db", "migrate"), ("pools", "import")]
+    assert imported == [{"duckdb_warehouse": {"slots": 1, "description": airflow_home.POOL[2]}}]
     calls.clear()
     airflow_home.ensure_initialized()
     assert calls == []
     for key, value in _territories(tmp_path).items():
         monkeypatch.setenv(key, value)
     airflow_home.ensure_initialized()
-    assert [c[:3] for c in calls] == [("pools", "set", "duckdb_warehouse_ru-alpha"),
-                                      ("pools", "set", "duckdb_warehouse_ru-beta")]
+    assert calls == [("pools", "import")]
+    assert {name: pool["slots"] for name, pool in imported[-1].items()} == {
+        "duckdb_warehouse_ru-alpha": 1, "duckdb_warehouse_ru-beta": 1}
     calls.clear()
     airflow_home.ensure_initialized()
     assert calls == []

@@ -17,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
+SCALE_OUT = ROOT / "docker-compose.scale-out.yml"  # CeleryExecutor override (docs/scale-out.md)
 ENV_EXAMPLE = ROOT / ".env.example"
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -384,7 +385,7 @@ def test_api_server_port_binds_loopback(compose_source):
 
 
 def test_env_example_lists_every_compose_variable():
-    text = COMPOSE.read_text(encoding="utf-8")
+    text = COMPOSE.read_text(encoding="utf-8") + SCALE_OUT.read_text(encoding="utf-8")
     used = {a or b for a, b in VAR_REF.findall(text)}
     listed = set(_parse_env_file(ENV_EXAMPLE))
     assert used, "no ${VAR} found in docker-compose.yml"
@@ -425,3 +426,119 @@ def test_dockerfile_shape():
     )
     for setting in telemetry_off:
         assert setting in text
+
+
+# ---------------------------------------------------------------- scale-out override
+
+SCALE_OUT_ADDED = {"redis", "minio", "minio-init", "airflow-worker-1", "airflow-worker-2"}
+WORKERS = ("airflow-worker-1", "airflow-worker-2")
+
+
+def _run_scale_out_config(cmd: list[str], workdir: Path) -> subprocess.CompletedProcess[str]:
+    """`config` of docker-compose.yml with docker-compose.scale-out.yml over it."""
+    shutil.copy(COMPOSE, workdir / "docker-compose.yml")
+    shutil.copy(SCALE_OUT, workdir / "docker-compose.scale-out.yml")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir)}
+    return subprocess.run(
+        [*cmd, "-f", str(workdir / "docker-compose.yml"),
+         "-f", str(workdir / "docker-compose.scale-out.yml"), "config"],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def scale_out(docker_compose, tmp_path_factory) -> tuple[dict, dict[str, str]]:
+    workdir = tmp_path_factory.mktemp("compose-scale-out")
+    # the defaults the override gives: every territory of ./registry, a file warehouse each
+    env = {**_filled_env(), "GOVPULSE_TERRITORIES": "", "GOVPULSE_WAREHOUSE": "",
+           "GOVPULSE_LAKE_DATA_PATH": ""}
+    _write_env(workdir / ".env", env)
+    result = _run_scale_out_config(docker_compose, workdir)
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    return yaml.safe_load(result.stdout), env
+
+
+def test_scale_out_adds_redis_s3_and_two_workers(scale_out):
+    config, _ = scale_out
+    assert set(config["services"]) == EXPECTED_SERVICES | SCALE_OUT_ADDED
+    assert "minio-data" in config["volumes"]
+
+
+def test_scale_out_runs_every_airflow_service_on_celery_with_redis(scale_out):
+    config, env = scale_out
+    backend = (f"db+postgresql://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}"
+               f"@postgres:5432/{env['POSTGRES_DB']}")
+    for name in (*AIRFLOW_SERVICES, *WORKERS):
+        service_env = _environment(config["services"][name])
+        assert service_env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert service_env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0", name
+        assert service_env["AIRFLOW__CELERY__RESULT_BACKEND"] == backend, name
+        # workers need the api-server (Task Execution API), one JWT key, patience for a cold
+        # api-server (../shared/research/scaleout.md)
+        assert (service_env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+                == "http://airflow-apiserver:8080/execution/"), name
+        assert int(service_env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]) >= 60, name
+        for key in SHARED_SECRETS:
+            assert service_env[key] == env[key], (name, key)
+        assert service_env["GOVPULSE_TERRITORIES"] == "/data/registry", name
+        assert service_env["GOVPULSE_WAREHOUSE"] == "/data/warehouse/warehouse.duckdb", name
+        assert service_env["GOVPULSE_S3_ENDPOINT"] == "http://minio:9000", name
+    redis = config["services"]["redis"]
+    assert "redis-cli" in " ".join(redis["healthcheck"]["test"])
+    assert _command_text(redis).split()[:1] == ["redis-server"]
+    assert "--appendonly\nno" in _command_text(redis)  # a broker: nothing persisted
+    for name in ("airflow-scheduler", *WORKERS):
+        assert _depends_on(config["services"][name])["redis"] == "service_healthy", name
+
+
+def test_scale_out_workers_share_the_schedulers_image_env_and_data(scale_out):
+    config, _ = scale_out
+    scheduler = config["services"]["airflow-scheduler"]
+    hostnames = set()
+    for name in WORKERS:
+        worker = config["services"][name]
+        assert worker["image"] == scheduler["image"] == "govpulse-airflow:local", name
+        assert _environment(worker) == _environment(scheduler), name
+        assert _mounts(worker) == _mounts(scheduler), name
+        assert {v.split(":")[0] for v in worker["volumes"] if v.startswith("warehouse:")} == {
+            "warehouse"}, name
+        command = _command_text(worker).split()
+        assert command[:3] == ["airflow", "celery", "worker"], name
+        hostnames.add(command[command.index("-H") + 1])
+        assert command[command.index("--concurrency") + 1] == "1", name
+        deps = _depends_on(worker)
+        assert deps["airflow-apiserver"] == "service_healthy", name
+        assert deps["airflow-init"] == "service_completed_successfully", name
+        assert "inspect ping" in " ".join(worker["healthcheck"]["test"]), name
+    assert hostnames == {"worker1@%h", "worker2@%h"}
+
+
+def test_scale_out_images_are_pinned_and_ports_loopback(scale_out):
+    config, _ = scale_out
+    for name, service in config["services"].items():
+        image = service.get("image", "")
+        if name in AIRFLOW_SERVICES or name in WORKERS:
+            assert image == "govpulse-airflow:local", name
+            continue
+        repo, _, tag = image.rpartition(":")
+        assert repo and tag and tag != "latest", f"{name}: image {image!r} is not pinned"
+        for host_ip, _published, _target in _ports(service):
+            assert host_ip == "127.0.0.1", name
+    assert config["services"]["redis"]["image"].startswith("redis:7")
+    assert _depends_on(config["services"]["minio-init"]) == {"minio": "service_healthy"}
+    assert "mc mb --ignore-existing" in _command_text(config["services"]["minio-init"])
+
+
+def test_scale_out_init_creates_every_territorys_pool(scale_out):
+    command = _command_text(scale_out[0]["services"]["airflow-init"])
+    assert "python -m govpulse.orchestration.airflow_home > /tmp/govpulse-pools.json" in command
+    assert "airflow pools import /tmp/govpulse-pools.json" in command
+
+
+def test_scale_out_needs_the_s3_secret(docker_compose, tmp_path):
+    env = _filled_env()
+    env["AWS_SECRET_ACCESS_KEY"] = ""
+    _write_env(tmp_path / ".env", env)
+    result = _run_scale_out_config(docker_compose, tmp_path)
+    assert result.returncode != 0
+    assert "set AWS_SECRET_ACCESS_KEY in .env" in result.stderr

@@ -6,6 +6,7 @@ Airflow reads its configuration when first imported, so `configure()` must run b
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +67,14 @@ def _airflow(*args: str) -> None:
     subprocess.run([str(airflow), *args], check=True, stdout=subprocess.DEVNULL)
 
 
+def pools_json(wanted: list[tuple[str, str, str]] | None = None) -> str:
+    """The pools as `airflow pools import` reads them: one command creates (or, for an
+    existing pool, resets) them all, however many territories there are."""
+    return json.dumps({name: {"slots": int(slots), "description": description}
+                       for name, slots, description in (pools() if wanted is None else wanted)},
+                      ensure_ascii=False, indent=1)
+
+
 def ensure_initialized() -> None:
     """Create the metadata database once per Airflow home, and the warehouse pools the
     deployment needs: each pool once, so a territory added to GOVPULSE_TERRITORIES after the
@@ -80,7 +89,15 @@ def ensure_initialized() -> None:
     if not marker.exists():
         print(f"Preparing Airflow metadata in {home} (first run only)…", flush=True)
         _airflow("db", "migrate")
-    for pool in missing:
-        _airflow("pools", "set", *pool)  # idempotent: sets the slots of an existing pool
-        made.add(pool[0])
+    if missing:
+        wanted = home / "govpulse-pools.json"
+        wanted.write_text(pools_json(missing) + "\n", encoding="utf-8")
+        _airflow("pools", "import", str(wanted))  # idempotent: an existing pool is updated
+        made.update(pool[0] for pool in missing)
     marker.write_text("\n".join(["ok", *sorted(made)]) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    # `python -m govpulse.orchestration.airflow_home > pools.json; airflow pools import
+    # pools.json`: the deployment's pools (docker-compose.yml's airflow-init runs it)
+    print(pools_json())
