@@ -136,7 +136,7 @@ FILE_SECONDS = {
     "test_dbt_project.py": 40, "test_validation.py": 40, "test_dag_integrity.py": 30,
     "test_docker_compose.py": 10, "test_territories_through_airflow.py": 180,
     "test_bulletin_monthly_run.py": 85, "test_deployment.py": 25, "test_lake.py": 60,
-    "test_celery_territories.py": 260,
+    "test_celery_territories.py": 280,
 }
 TIER_SECONDS = {"system": 60, "dag": 45, "dbt": 20, "unit": 1}
 
