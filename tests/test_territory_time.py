@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from govpulse.run import pipeline
+from govpulse.run.context import RunContext
 from govpulse.settings import DBT_PROJECT_DIR, PROJECT_DIR, Paths
 from tests.support import write_files
 
@@ -79,26 +80,38 @@ def territory_registry(root: Path, with_settings: bool) -> Path:
     return registry
 
 
-def month_of(root: Path, with_settings: bool) -> dict[str, object]:
-    """Land the incidents for an October run of the registry, build the monthly transform and
-    read back what the warehouse made of them."""
+def landed_run(root: Path, with_settings: bool, files: dict[str, str], period: date,
+               kind: str) -> tuple[Paths, RunContext, dict]:
+    """A run of the registry (Mari El's settings or none) started and its inbox landed."""
     paths = Paths.resolve(
-        inbox=write_files(root / "inbox", {"incidents/incidents.csv": INCIDENTS}),
+        inbox=write_files(root / "inbox", files),
         registry=territory_registry(root, with_settings),
         warehouse=root / "private" / "warehouse.duckdb",
         publish_dir=root / "publish",
     )
-    run = pipeline.start_run(paths, OCTOBER, kind="monthly", docs=False)
-    landed = pipeline.land(run)
+    run = pipeline.start_run(paths, period, kind=kind, docs=False)
+    return paths, run, pipeline.land(run)
+
+
+def dbt_build(root: Path, run: RunContext, *selection: str) -> None:
+    """The real dbt build of a selection with the run's vars and environment."""
     dbt = Path(sys.executable).parent / "dbt"
     result = subprocess.run(
-        [str(dbt), "build", "--selector", "monthly_transform",
+        [str(dbt), "build", *selection,
          "--exclude-resource-type", "unit_test", "--vars", json.dumps(pipeline.dbt_vars(run)),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
         env={**os.environ, **pipeline.dbt_env(run)}, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def month_of(root: Path, with_settings: bool) -> dict[str, object]:
+    """Land the incidents for an October run of the registry, build the monthly transform and
+    read back what the warehouse made of them."""
+    paths, run, landed = landed_run(root, with_settings, {"incidents/incidents.csv": INCIDENTS},
+                                    OCTOBER, "monthly")
+    dbt_build(root, run, "--selector", "monthly_transform")
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         staged = dict(con.execute(
             "SELECT incident_id, detected_at FROM staging.stg_inbox__incidents").fetchall())
@@ -179,23 +192,10 @@ def in_week(published: str, zone: ZoneInfo) -> bool:
 def week_of(root: Path, with_settings: bool) -> set[str]:
     """Land the mentions for the week's run of the registry and build the week's deduplicated
     mentions with the real dbt; the mention ids dbt put in the week."""
-    paths = Paths.resolve(
-        inbox=write_files(root / "inbox", {"mentions/mentions.csv": MENTIONS}),
-        registry=territory_registry(root, with_settings),
-        warehouse=root / "private" / "warehouse.duckdb",
-        publish_dir=root / "publish",
-    )
-    run = pipeline.start_run(paths, WEEK, kind="weekly", docs=False)
-    assert pipeline.land(run)["rows_loaded"]["mentions"] == len(PUBLISHED)
-    dbt = Path(sys.executable).parent / "dbt"
-    result = subprocess.run(
-        [str(dbt), "build", "--select", "+int_mentions_deduplicated",
-         "--exclude-resource-type", "unit_test", "--vars", json.dumps(pipeline.dbt_vars(run)),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(root / "target"), "--log-path", str(root / "logs")],
-        env={**os.environ, **pipeline.dbt_env(run)}, capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:]
+    paths, run, landed = landed_run(root, with_settings, {"mentions/mentions.csv": MENTIONS},
+                                    WEEK, "weekly")
+    assert landed["rows_loaded"]["mentions"] == len(PUBLISHED)
+    dbt_build(root, run, "--select", "+int_mentions_deduplicated")
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         return {r[0] for r in con.execute(
             "SELECT mention_id FROM intermediate.int_mentions_deduplicated").fetchall()}
