@@ -103,6 +103,9 @@ def test_a_territory_added_later_gets_its_pool(tmp_path: Path,
 
     monkeypatch.setattr(airflow_home, "_airflow", airflow)
     monkeypatch.setattr(airflow_home, "airflow_home", lambda: tmp_path / "home")
+    # configure() points AIRFLOW_HOME at that home: restored after the test, or every later
+    # Airflow test of this worker would find a home without a database
+    monkeypatch.setenv("AIRFLOW_HOME", os.environ["AIRFLOW_HOME"])
     monkeypatch.delenv(deployment.TERRITORIES_ENV, raising=False)
     airflow_home.ensure_initialized()
     assert calls == [("db", "migrate"), ("pools", "import")]
