@@ -21,6 +21,10 @@ PSEUDONYM_KEY_ENV = "GOVPULSE_PSEUDONYM_KEY"
 NOW_ENV = "GOVPULSE_NOW"
 
 
+# A warehouse target that is a DuckLake catalog (govpulse.warehouse.lake), not a file.
+DUCKLAKE_SCHEME = "ducklake:"
+
+
 @dataclass(frozen=True)
 class Paths:
     inbox: Path
@@ -38,6 +42,11 @@ class Paths:
     ) -> Paths:
         def pick(value: str | Path | None, env: str, default: Path) -> Path:
             chosen = value or os.environ.get(env) or default
+            if str(chosen).startswith(DUCKLAKE_SCHEME):  # not a file: refused, never made one
+                raise ValueError(
+                    f"{env}/--warehouse names a DuckLake ({DUCKLAKE_SCHEME}…): runs on the lake "
+                    "backend are not available yet (docs/scale-out.md, issue 17); give a "
+                    "DuckDB file such as var/warehouse.duckdb")
             return Path(chosen).expanduser().resolve()
 
         return cls(
